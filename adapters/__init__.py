@@ -1,0 +1,1 @@
+"""Channel adapters: verify and parse inbound, render and send outbound. Imports runtime only."""

@@ -1,0 +1,1 @@
+"""The live-chat widget: its page, its websocket protocol and delivery to open sockets."""

@@ -1,0 +1,1 @@
+"""The composition root: CLI, aiohttp application, process roles. Nothing imports it."""

@@ -1,0 +1,5 @@
+import sys
+
+from botrt.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Conversation logic: bot files, flows, templates. Knows bots, not platforms."""

@@ -1,0 +1,1 @@
+"""Built-in plugins, written only against runtime's public hook API."""

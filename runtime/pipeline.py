@@ -1,0 +1,167 @@
+"""The pipeline: one turn per inbound event, from hooks through the engine to delivery.
+
+A turn's effects (new state, outbound messages with their seq, the inbound marked processed)
+are committed together before anything is delivered, so a crash at any point either replays
+the whole turn from the pending inbound row or has nothing left to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import OrderedDict
+from typing import Final, final
+
+import msgspec
+import structlog
+
+from runtime import metrics
+from runtime.events import (
+    ConversationStarted,
+    InboundMessage,
+    InboundStatus,
+    OutboundMessage,
+    OutboundTyping,
+    PipelineInput,
+)
+from runtime.hooks import Drop, HookContext, HookRegistry, Reply
+from runtime.logging import get_logger
+from runtime.ports import ConversationSnapshot, ConversationStore, Delivery, EngineResult, TurnEngine, TurnRecord
+
+log = get_logger(__name__)
+
+COMMIT_ATTEMPTS: Final = 3
+
+
+@final
+class Pipeline:
+    """Runs turns; meant to be the handler of a LaneBus keyed by conversation id."""
+
+    def __init__(
+        self,
+        *,
+        store: ConversationStore,
+        engine: TurnEngine,
+        hooks: HookRegistry,
+        delivery: Delivery,
+        cache_size: int = 20_000,
+        typing_after: float = 0.3,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._hooks = hooks
+        self._delivery = delivery
+        self._cache: OrderedDict[str, ConversationSnapshot] = OrderedDict()
+        self._cache_size = cache_size
+        self._typing_after = typing_after
+
+    async def handle(self, event: PipelineInput) -> None:
+        """Handles one event: a turn for messages and conversation starts."""
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            conversation_id=event.conversation_id, event_id=event.event_id, org_id=event.org_id
+        )
+        if isinstance(event, InboundStatus):
+            log.debug("status.ignored", status=event.status)
+            return
+        started = time.perf_counter()
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                outcome = await self._turn(event)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The snapshot may be stale after a failed commit; reload it next time.
+                self._cache.pop(event.conversation_id, None)
+                metrics.PIPELINE_ERRORS.labels(stage="turn").inc()
+                if attempt == COMMIT_ATTEMPTS:
+                    log.exception("turn.failed", attempts=attempt)
+                    return
+                log.warning("turn.retry", attempt=attempt, exc_info=True)
+                await asyncio.sleep(0.05 * 2**attempt)
+        duration = time.perf_counter() - started
+        metrics.PIPELINE_LATENCY.observe(duration)
+        log.debug("turn.done", outcome=outcome, duration_ms=round(duration * 1000, 2))
+
+    async def _snapshot(self, event: PipelineInput) -> ConversationSnapshot | None:
+        snapshot = self._cache.get(event.conversation_id)
+        if snapshot is not None:
+            self._cache.move_to_end(event.conversation_id)
+            return snapshot
+        snapshot = await self._store.load(event.org_id, event.conversation_id)
+        if snapshot is not None:
+            self._remember(snapshot)
+        return snapshot
+
+    def _remember(self, snapshot: ConversationSnapshot) -> None:
+        self._cache[snapshot.conversation_id] = snapshot
+        self._cache.move_to_end(snapshot.conversation_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def _turn(self, event: ConversationStarted | InboundMessage) -> str:
+        snapshot = await self._snapshot(event)
+        if snapshot is None:
+            log.warning("turn.unknown_conversation")
+            return "unknown_conversation"
+        ctx = HookContext(
+            org_id=snapshot.org_id,
+            bot_id=snapshot.bot_id,
+            bot_slug=self._engine.bot_slug(snapshot.bot_id),
+            conversation_id=snapshot.conversation_id,
+            channel_kind=snapshot.channel_kind,
+            slots=dict(snapshot.state.get("slots", {})),
+        )
+        inbound: InboundMessage | None = None
+        typing_timer: asyncio.TimerHandle | None = None
+        if isinstance(event, ConversationStarted):
+            await self._hooks.notify("conversation_started", ctx)
+            result = await self._engine.step(snapshot, event, ctx)
+        else:
+            inbound = event
+            hooked = await self._hooks.run_inbound(event, ctx)
+            if isinstance(hooked, Drop):
+                result = EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
+            elif isinstance(hooked, Reply):
+                result = EngineResult(state=snapshot.state, messages=hooked.messages, status=snapshot.status)
+            else:
+                typing_timer = asyncio.get_running_loop().call_later(self._typing_after, self._send_typing, snapshot)
+                try:
+                    result = await self._engine.step(snapshot, hooked, ctx)  # type: ignore[arg-type]
+                finally:
+                    typing_timer.cancel()
+        outbound: list[OutboundMessage] = []
+        seq = snapshot.last_seq
+        for message in result.messages:
+            kept = await self._hooks.run_outbound(message, ctx)
+            if kept is None:
+                continue
+            seq += 1
+            outbound.append(msgspec.structs.replace(kept, seq=seq))
+        updated = msgspec.structs.replace(snapshot, state=result.state, last_seq=seq, status=result.status)
+        await self._store.commit_turn(TurnRecord(conversation=updated, inbound=inbound, outbound=tuple(outbound)))
+        self._remember(updated)
+        for message in outbound:
+            metrics.MESSAGES_OUT.labels(channel=message.channel_kind).inc()
+            await self._delivery.deliver(message)
+            await self._hooks.notify("sent", message, None, ctx)
+        return f"replied:{len(outbound)}"
+
+    def _send_typing(self, snapshot: ConversationSnapshot) -> None:
+        typing = OutboundTyping(
+            event_id=str(uuid.uuid4()),
+            org_id=snapshot.org_id,
+            conversation_id=snapshot.conversation_id,
+            channel_id=snapshot.channel_id,
+            channel_kind=snapshot.channel_kind,
+            ts=time.time(),
+        )
+        task = asyncio.get_running_loop().create_task(self._delivery.deliver(typing), name="deliver-typing")
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+# Typing indicators are best effort; the set holds their tasks so none is garbage-collected.
+_background: set[asyncio.Task[None]] = set()

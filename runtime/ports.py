@@ -1,0 +1,117 @@
+"""The ports through which the pipeline and adapters reach storage and the engine.
+
+runtime defines them; storage and engine implement them; botrt plugs the two together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import msgspec
+
+from runtime.events import (
+    ConversationStarted,
+    InboundMessage,
+    Outbound,
+    OutboundMessage,
+)
+from runtime.hooks import HookContext
+
+
+class ChannelRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A configured channel as adapters and the pipeline see it."""
+
+    channel_id: str
+    org_id: str
+    bot_id: str
+    bot_slug: str
+    kind: str
+    slug: str
+    config: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ConversationSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """A conversation between turns: who, where, engine state and the last server seq."""
+
+    conversation_id: str
+    org_id: str
+    bot_id: str
+    channel_id: str
+    channel_kind: str
+    status: str
+    state: dict[str, Any]
+    last_seq: int
+
+
+class TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything one turn changes, committed atomically: new state, outbound, inbound done."""
+
+    conversation: ConversationSnapshot
+    inbound: InboundMessage | None
+    outbound: tuple[OutboundMessage, ...]
+
+
+class EngineResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What the engine decided for a turn."""
+
+    state: dict[str, Any]
+    messages: tuple[OutboundMessage, ...]
+    status: str = "active"
+
+
+class SessionOpened(msgspec.Struct, frozen=True, kw_only=True):
+    """A widget session resolved to its conversation."""
+
+    session: str
+    conversation_id: str
+    is_new: bool
+
+
+class ConversationStore(Protocol):
+    """Conversation state and turn commits (storage implements it)."""
+
+    async def load(self, org_id: str, conversation_id: str) -> ConversationSnapshot | None: ...
+
+    async def commit_turn(self, turn: TurnRecord) -> None: ...
+
+    async def pending_inbound(self, org_id: str, limit: int) -> Sequence[InboundMessage]:
+        """Accepted messages of an org whose turn never committed, oldest first."""
+        ...
+
+
+class Inbox(Protocol):
+    """Durable acceptance of inbound messages, deduplicated per channel and external id."""
+
+    async def accept(self, event: InboundMessage) -> bool:
+        """Commits the event; False when it was a redelivery already accepted."""
+        ...
+
+
+class WebchatStore(Protocol):
+    """Widget sessions and history replay."""
+
+    async def open_session(self, channel: ChannelRef, session: str | None) -> SessionOpened: ...
+
+    async def history(
+        self, channel: ChannelRef, conversation_id: str, after_seq: int, limit: int
+    ) -> Sequence[OutboundMessage]: ...
+
+
+class TurnEngine(Protocol):
+    """Decides the bot's answer for one event of a conversation."""
+
+    async def step(
+        self,
+        snapshot: ConversationSnapshot,
+        event: InboundMessage | ConversationStarted,
+        ctx: HookContext,
+    ) -> EngineResult: ...
+
+    def bot_slug(self, bot_id: str) -> str: ...
+
+
+class Delivery(Protocol):
+    """Hands a committed outbound event to the adapter of its channel."""
+
+    async def deliver(self, event: Outbound) -> None: ...

@@ -1,0 +1,2 @@
+-- The embedded server's application database (CREATE DATABASE takes no parameters).
+CREATE DATABASE botrt;

@@ -1,0 +1,4 @@
+SELECT c.id, c.org_id, c.bot_id, c.channel_id, ch.kind AS channel_kind, c.status, c.state, c.last_seq
+FROM conversations c
+JOIN bot_channels ch ON ch.id = c.channel_id
+WHERE c.id = $1;

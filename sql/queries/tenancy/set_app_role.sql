@@ -1,0 +1,2 @@
+-- The runtime acts as botrt_app, to which row-level security applies.
+SET ROLE botrt_app;

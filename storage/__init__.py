@@ -1,0 +1,1 @@
+"""PostgreSQL: pool, migrations, named queries, batch writers and the runtime's ports."""

@@ -1,0 +1,226 @@
+"""The runtime's storage ports on PostgreSQL: inbox, conversation store, widget sessions."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Final, final
+
+import asyncpg
+import msgspec
+
+from runtime.events import (
+    InboundMedia,
+    InboundMessage,
+    InboundPostback,
+    InboundText,
+    OutboundMedia,
+    OutboundMessage,
+    OutboundText,
+)
+from runtime.ports import ChannelRef, ConversationSnapshot, SessionOpened, TurnRecord
+from storage.batch import GroupCommitter
+from storage.queries import QUERIES
+from storage.tenancy import act_for
+
+# Channels whose outbound rows are delivered by the client reading them (widget replay), so
+# the row itself is the delivery; the others wait in the outbox as pending.
+_PULL_CHANNELS: Final = frozenset({"webchat"})
+
+_KIND: Final[dict[type, str]] = {
+    InboundText: "text",
+    InboundMedia: "media",
+    InboundPostback: "postback",
+    OutboundText: "text",
+    OutboundMedia: "media",
+}
+
+
+def _message_row(event: InboundMessage | OutboundMessage, *, direction: str, status: str) -> tuple[Any, ...]:
+    text = getattr(event, "text", None)
+    if isinstance(event, InboundPostback):
+        text = event.title or event.payload
+    return (
+        event.event_id,
+        event.org_id,
+        event.conversation_id,
+        direction,
+        getattr(event, "seq", None) if direction == "outbound" else None,
+        getattr(event, "external_id", None),
+        _KIND[type(event)],
+        text,
+        msgspec.to_builtins(event),
+        status,
+        event.ts,
+    )
+
+
+async def _insert_messages(con: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    if rows:
+        columns = list(zip(*rows, strict=True))
+        await con.execute(QUERIES["messages/insert_messages"], *columns)
+
+
+def _by_org(items: Sequence[Any]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(items):
+        groups[item.org_id].append(index)
+    return groups
+
+
+async def _flush_inbound(con: asyncpg.Connection, events: Sequence[InboundMessage]) -> Sequence[bool]:
+    """Claims dedupe keys and stores the new messages; True per event that was new."""
+    accepted = [False] * len(events)
+    for org_id, indexes in _by_org(events).items():
+        await act_for(con, org_id)
+        first: dict[tuple[str, str], int] = {}
+        for i in indexes:
+            first.setdefault((events[i].channel_id, events[i].external_id), i)
+        keys = list(first)
+        claimed = await con.fetch(
+            QUERIES["messages/insert_dedupe_keys"],
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [org_id] * len(keys),
+        )
+        new = [first[(str(r["channel_id"]), r["external_id"])] for r in claimed]
+        for i in new:
+            accepted[i] = True
+        await _insert_messages(
+            con, [_message_row(events[i], direction="inbound", status="pending") for i in sorted(new)]
+        )
+    return accepted
+
+
+async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> Sequence[None]:
+    """Commits turns: conversation state, outbound messages, inbound marked processed."""
+    for org_id, indexes in _by_org([t.conversation for t in turns]).items():
+        await act_for(con, org_id)
+        group = [turns[i] for i in indexes]
+        latest = {t.conversation.conversation_id: t.conversation for t in group}
+        await con.execute(
+            QUERIES["conversations/update_after_turns"],
+            list(latest),
+            [c.state for c in latest.values()],
+            [c.last_seq for c in latest.values()],
+            [c.status for c in latest.values()],
+        )
+        done = [t.inbound for t in group if t.inbound is not None]
+        if done:
+            await con.execute(
+                QUERIES["messages/mark_processed"], [e.event_id for e in done], [e.ts for e in done]
+            )
+        await _insert_messages(
+            con,
+            [
+                _message_row(
+                    m,
+                    direction="outbound",
+                    status="sent" if m.channel_kind in _PULL_CHANNELS else "pending",
+                )
+                for t in group
+                for m in t.outbound
+            ],
+        )
+    return [None] * len(turns)
+
+
+_INBOUND_DECODE: Final = InboundText | InboundMedia | InboundPostback
+_OUTBOUND_DECODE: Final = OutboundText | OutboundMedia
+
+
+@final
+class PgInbox:
+    """Inbox port: durable, deduplicated acceptance through group commit."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 256, linger: float = 0.001) -> None:
+        self._writer: GroupCommitter[InboundMessage, bool] = GroupCommitter(
+            pool=pool, flush=_flush_inbound, name="inbox", max_batch=max_batch, linger=linger
+        )
+
+    def start(self) -> None:
+        self._writer.start()
+
+    async def stop(self) -> None:
+        await self._writer.stop()
+
+    async def accept(self, event: InboundMessage) -> bool:
+        return await self._writer.submit(event)
+
+
+@final
+class PgConversationStore:
+    """ConversationStore port: snapshots, turn commits (group commit), pending recovery."""
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 256, linger: float = 0.001) -> None:
+        self._pool = pool
+        self._writer: GroupCommitter[TurnRecord, None] = GroupCommitter(
+            pool=pool, flush=_flush_turns, name="turns", max_batch=max_batch, linger=linger
+        )
+
+    def start(self) -> None:
+        self._writer.start()
+
+    async def stop(self) -> None:
+        await self._writer.stop()
+
+    async def load(self, org_id: str, conversation_id: str) -> ConversationSnapshot | None:
+        async with self._pool.acquire() as con, con.transaction():
+            await act_for(con, org_id)
+            row = await con.fetchrow(QUERIES["conversations/select_snapshot"], conversation_id)
+        if row is None:
+            return None
+        return ConversationSnapshot(
+            conversation_id=str(row["id"]),
+            org_id=str(row["org_id"]),
+            bot_id=str(row["bot_id"]),
+            channel_id=str(row["channel_id"]),
+            channel_kind=row["channel_kind"],
+            status=row["status"],
+            state=row["state"],
+            last_seq=row["last_seq"],
+        )
+
+    async def commit_turn(self, turn: TurnRecord) -> None:
+        await self._writer.submit(turn)
+
+    async def pending_inbound(self, org_id: str, limit: int) -> Sequence[InboundMessage]:
+        async with self._pool.acquire() as con, con.transaction():
+            await act_for(con, org_id)
+            rows = await con.fetch(QUERIES["messages/select_pending_inbound"], limit)
+        return [msgspec.convert(r["body"], _INBOUND_DECODE) for r in rows]
+
+
+@final
+class PgWebchatStore:
+    """WebchatStore port: sessions (contact + conversation) and outbound replay."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def open_session(self, channel: ChannelRef, session: str | None) -> SessionOpened:
+        async with self._pool.acquire() as con, con.transaction():
+            await act_for(con, channel.org_id)
+            if session:
+                row = await con.fetchrow(QUERIES["webchat/select_session"], channel.channel_id, session)
+                if row is not None and row["status"] != "ended":
+                    return SessionOpened(session=session, conversation_id=str(row["id"]), is_new=False)
+            # Unknown, missing or ended: a fresh session id the client cannot choose or guess.
+            new_session = secrets.token_urlsafe(18)
+            conversation_id = await con.fetchval(
+                QUERIES["webchat/insert_session"],
+                channel.org_id,
+                channel.channel_id,
+                channel.bot_id,
+                new_session,
+            )
+        return SessionOpened(session=new_session, conversation_id=str(conversation_id), is_new=True)
+
+    async def history(
+        self, channel: ChannelRef, conversation_id: str, after_seq: int, limit: int
+    ) -> Sequence[OutboundMessage]:
+        async with self._pool.acquire() as con, con.transaction():
+            await act_for(con, channel.org_id)
+            rows = await con.fetch(QUERIES["messages/select_outbound_after"], conversation_id, after_seq, limit)
+        return [msgspec.convert(r["body"], _OUTBOUND_DECODE) for r in rows]

@@ -1,0 +1,58 @@
+"""asyncpg pools: codecs registered once, the app pool acting as botrt_app."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import asyncpg
+import msgspec
+from pgvector.asyncpg import register_vector
+
+from storage.queries import QUERIES
+
+_JSON_ENCODER: Final = msgspec.json.Encoder()
+_JSON_DECODER: Final = msgspec.json.Decoder()
+
+
+async def _register_codecs(con: asyncpg.Connection) -> None:
+    await con.set_type_codec(
+        "jsonb",
+        encoder=lambda value: _JSON_ENCODER.encode(value).decode(),
+        decoder=_JSON_DECODER.decode,
+        schema="pg_catalog",
+    )
+    await register_vector(con)
+
+
+async def _init_app_connection(con: asyncpg.Connection) -> None:
+    await _register_codecs(con)
+    await con.execute(QUERIES["tenancy/set_app_role"])
+
+
+async def _reset_app_connection(con: asyncpg.Connection) -> None:
+    # The default reset runs RESET ALL, which would also drop the role set at connect.
+    await con.execute(QUERIES["tenancy/reset_app_connection"])
+
+
+async def create_app_pool(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    """The runtime's pool: every connection acts as botrt_app, under row-level security."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min(2, size),
+        max_size=size,
+        init=_init_app_connection,
+        reset=_reset_app_connection,
+        **kwargs,
+    )
+    return pool
+
+
+async def connect_admin(dsn: str) -> asyncpg.Connection:
+    """A connection as the owner, for migrations, bot sync and maintenance."""
+    con: asyncpg.Connection = await asyncpg.connect(dsn)
+    return con
+
+
+async def register_admin_codecs(con: asyncpg.Connection) -> None:
+    """Registers jsonb and vector codecs on an admin connection (after migrations)."""
+    await _register_codecs(con)
