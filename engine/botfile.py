@@ -123,8 +123,8 @@ def validate_flow(flow: FlowSpec) -> None:
                 if node.text is None:
                     raise FlowError(node.id, "a say node needs text")
             case "ask":
-                if not node.slot or not node.prompt:
-                    raise FlowError(node.id, "an ask node needs slot and prompt")
+                if not node.slot:
+                    raise FlowError(node.id, "an ask node needs a slot (the prompt is optional)")
                 if node.validate == "choice" and not node.choices:
                     raise FlowError(node.id, "a choice question needs choices")
                 if node.validate == "regex":

@@ -81,7 +81,7 @@ class FlowRunner:
                 out.said.append(Said(render(self._flow.fallback, out.state["slots"])))
             else:
                 out.said.append(Said(render(node.retry or self._flow.fallback, out.state["slots"])))
-            out.said.append(self._question(node, out.state["slots"]))
+            self._ask(node, out)
             return out
         out.state["slots"][node.slot] = value  # type: ignore[index]
         out.state["retries"] = 0
@@ -103,7 +103,7 @@ class FlowRunner:
                     out.said.append(Said(render(node.text or "", slots), _buttons(node)))
                     current = node.next
                 case "ask":
-                    out.said.append(self._question(node, slots))
+                    self._ask(node, out)
                     out.state["node"] = node.id
                     return
                 case "branch":
@@ -117,11 +117,13 @@ class FlowRunner:
                     return
         raise RuntimeError(f"flow ran {MAX_STEPS_PER_TURN} steps without waiting for the user (a loop?)")
 
-    def _question(self, node: NodeSpec, slots: dict[str, Any]) -> Said:
+    def _ask(self, node: NodeSpec, out: TurnOutput) -> None:
+        """Says the question, if the node has one; a node without a prompt waits silently."""
         buttons = _buttons(node)
         if not buttons and node.validate == "choice":
             buttons = tuple(Button(title=c, payload=c) for c in node.choices)
-        return Said(render(node.prompt or "", slots), buttons)
+        if node.prompt or buttons:
+            out.said.append(Said(render(node.prompt or "", out.state["slots"]), buttons))
 
     def _accept(self, node: NodeSpec, said: UserInput) -> Any:
         text = said.text.strip()
