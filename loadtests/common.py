@@ -1,0 +1,101 @@
+"""Shared pieces of the load generators: a server under test, percentiles, tables, plots."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) by nearest rank; nan when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}")
+    print("-" * (width + 24))
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print("-" * (width + 24))
+
+
+@dataclass
+class ServerUnderTest:
+    """`botrt up` in a child process on loopback, with its own data directory."""
+
+    process: asyncio.subprocess.Process
+    port: int
+    data_dir: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+async def start_server(bots: Path, *, data_dir: Path | None = None, database_url: str | None = None) -> ServerUnderTest:
+    """Starts `botrt up` serving the given bots and waits until /readyz says ready."""
+    port = free_port()
+    data = data_dir or Path(tempfile.mkdtemp(prefix="botrt-load-"))
+    env = {
+        **os.environ,
+        "BOTRT_BOTS": str(bots),
+        "BOTRT_PORT": str(port),
+        "BOTRT_DATA_DIR": str(data),
+        "BOTRT_LOG_FORMAT": "json",
+        "BOTRT_LOG_LEVEL": "warning",
+    }
+    if database_url:
+        env["BOTRT_DATABASE_URL"] = database_url
+    log = open(data / "server.log", "wb")  # noqa: SIM115 - lives as long as the child
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "botrt", "up", cwd=REPO, env=env, stdout=log, stderr=log
+    )
+    server = ServerUnderTest(process=process, port=port, data_dir=data)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(600):
+            if process.returncode is not None:
+                raise RuntimeError(f"botrt up exited with {process.returncode}; see {data / 'server.log'}")
+            try:
+                async with http.get(f"{server.base_url}/readyz") as response:
+                    if response.status == 200:
+                        return server
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    await server.stop()
+    raise RuntimeError("botrt up did not become ready in 60 s")
