@@ -62,6 +62,7 @@ async def build_app(
             web.get("/readyz", readyz),
             web.get("/metrics", metrics_view),
             *runtime.webchat.routes(),
+            *runtime.ingress.routes(),
         ]
     )
     app.on_shutdown.append(_close_sockets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -9,10 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 from adapters.webchat.adapter import WebchatAdapter
+from botrt.channels import build_adapter, redacted, sending_for
 from botrt.database import database_dsn
+from botrt.ingress import Ingress
 from engine.botfile import BotFile, load_bots
 from engine.engine import BotEngine
 from runtime.bus import LaneBus
@@ -20,10 +24,12 @@ from runtime.config import Settings
 from runtime.events import Outbound, PipelineInput
 from runtime.hooks import HookRegistry, load_entry_point_plugin
 from runtime.logging import get_logger
+from runtime.outbox import Outbox
 from runtime.pipeline import Pipeline
 from runtime.ports import ChannelRef
 from storage.bots import ChannelSpec, sync_bot
 from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
+from storage.delivery import PgContactDirectory, PgOutboxStore
 from storage.migrations import migrate, schema_files
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
@@ -31,6 +37,7 @@ from storage.queries import QUERIES
 log = get_logger(__name__)
 
 RECOVERY_BATCH = 1000
+SWEEP_INTERVAL_S = 10.0
 
 
 @dataclass(slots=True)
@@ -42,22 +49,26 @@ class Runtime:
     bus: LaneBus[PipelineInput]
     hooks: HookRegistry
     webchat: WebchatAdapter
+    ingress: Ingress
     channels: dict[str, ChannelRef]
     expected_migrations: frozenset[str]
 
 
 class _Delivery:
-    """Routes outbound events to the adapter of their channel kind."""
+    """Routes outbound events: widget sockets for webchat, the outbox for platforms."""
 
-    def __init__(self) -> None:
-        self.adapters: dict[str, Any] = {}
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.webchat: WebchatAdapter | None = None
 
     async def deliver(self, event: Outbound) -> None:
-        adapter = self.adapters.get(event.channel_kind)
-        if adapter is None:
+        if event.channel_kind == "webchat":
+            if self.webchat is not None:
+                await self.webchat.deliver(event)
+        elif self.outbox.handles(event.channel_id):
+            await self.outbox.deliver(event)
+        else:
             log.warning("delivery.no_adapter", channel_kind=event.channel_kind)
-            return
-        await adapter.deliver(event)
 
 
 async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine) -> dict[str, ChannelRef]:
@@ -75,8 +86,8 @@ async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine) -> dic
                 name=bot.bot.name,
                 definition={"flow": _flow_json(bot), "plugins": bot.plugins, "path": bot.path},
                 channels=[
-                    ChannelSpec(kind=c.type, slug=c.slug, config={"allowed_origins": c.allowed_origins})
-                    for c in specs
+                    ChannelSpec(kind=spec.type, slug=spec.slug, config=redacted(raw))
+                    for spec, raw in zip(specs, bot.channels, strict=True)
                 ],
             )
             engine.add_bot(synced.bot_id, bot)
@@ -112,6 +123,23 @@ async def migrate_database(dsn: str) -> None:
     log.info("migrations.done", applied=len(report.applied), already=report.already)
 
 
+async def _sweep_stranded(
+    store: PgConversationStore, pipeline: Pipeline, publish: Any, org_ids: list[str], interval: float
+) -> None:
+    """Republishes committed messages that never reached a lane (full lanes, failed turns)."""
+    while True:
+        await asyncio.sleep(interval)
+        for org_id in org_ids:
+            try:
+                stranded = await store.pending_inbound(org_id, RECOVERY_BATCH, min_age=interval)
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.warning("sweep.failed", error=repr(exc))
+                continue
+            for event in stranded:
+                if event.event_id not in pipeline.in_flight:
+                    await publish(event.conversation_id, event)
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, *, hooks: HookRegistry | None = None, stop_embedded: bool = True
@@ -128,28 +156,59 @@ async def open_runtime(
             for name in bot.plugins:
                 hooks.register(load_entry_point_plugin(name))
         channels = await register_bots(dsn, bots, engine)
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
+        )
+        platform: dict[str, tuple[ChannelRef, Any]] = {
+            slug: (ref, build_adapter(ref.kind, ref.config, http))
+            for slug, ref in channels.items()
+            if ref.kind not in ("webchat", "voice")
+        }
         pool = await create_app_pool(dsn, size=settings.db_pool_size)
         stack.push_async_callback(pool.close)
 
         linger = settings.commit_delay_ms / 1000
         inbox = PgInbox(pool, max_batch=settings.commit_batch_size, linger=linger)
         store = PgConversationStore(pool, max_batch=settings.commit_batch_size, linger=linger)
-        inbox.start()
-        store.start()
-        stack.push_async_callback(store.stop)
-        stack.push_async_callback(inbox.stop)
+        outbox_store = PgOutboxStore(pool, max_batch=settings.commit_batch_size, linger=linger)
+        for writer in (inbox, store, outbox_store):
+            writer.start()
+            stack.push_async_callback(writer.stop)
 
-        delivery = _Delivery()
+        outbox = Outbox(
+            store=outbox_store,
+            channels={ref.channel_id: sending_for(adapter, ref.config) for ref, adapter in platform.values()},
+        )
+        delivery = _Delivery(outbox)
         pipeline = Pipeline(store=store, engine=engine, hooks=hooks, delivery=delivery)
         bus: LaneBus[PipelineInput] = LaneBus(
             handler=pipeline.handle, lanes=settings.lanes, queue_size=settings.lane_queue_size, name="pipeline"
         )
-        webchat = WebchatAdapter(
-            channels=channels, store=PgWebchatStore(pool), inbox=inbox, publish=bus.publish
+
+        async def publish(key: str, event: PipelineInput) -> None:
+            pipeline.track(event)
+            try:
+                await bus.publish(key, event)
+            except BaseException:
+                pipeline.in_flight.discard(event.event_id)
+                raise
+
+        webchat = WebchatAdapter(channels=channels, store=PgWebchatStore(pool), inbox=inbox, publish=publish)
+        delivery.webchat = webchat
+        capacity = settings.lanes * settings.lane_queue_size
+        ingress = Ingress(
+            channels=platform,
+            contacts=PgContactDirectory(pool),
+            inbox=inbox,
+            publish=publish,
+            saturated=lambda: bus.depth() >= 0.9 * capacity,
+            public_url=settings.base_url,
+            on_inbound=outbox.saw_inbound,
         )
-        delivery.adapters[webchat.kind] = webchat
         hooks.freeze()
         await hooks.notify("startup")
+        outbox.start()
+        stack.push_async_callback(outbox.stop, settings.drain_timeout)
         bus.start()
         stack.push_async_callback(bus.stop)
 
@@ -159,16 +218,23 @@ async def open_runtime(
         stack.push_async_callback(drain)
         stack.push_async_callback(hooks.notify, "shutdown")
 
+        org_ids = sorted({c.org_id for c in channels.values()})
         recovered = 0
-        for org_id in {c.org_id for c in channels.values()}:
+        for org_id in org_ids:
             for event in await store.pending_inbound(org_id, RECOVERY_BATCH):
-                await bus.publish(event.conversation_id, event)
+                await publish(event.conversation_id, event)
                 recovered += 1
+        resumed = await outbox.resume(org_ids)
+        sweeper = asyncio.create_task(
+            _sweep_stranded(store, pipeline, publish, org_ids, SWEEP_INTERVAL_S), name="sweep-stranded"
+        )
+        stack.push_async_callback(_cancel, sweeper)
         log.info(
             "runtime.ready",
             bots=len(bots),
             channels=len(channels),
             recovered=recovered,
+            resumed_sends=resumed,
             startup_ms=round((time.perf_counter() - started) * 1000),
         )
         yield Runtime(
@@ -177,6 +243,12 @@ async def open_runtime(
             bus=bus,
             hooks=hooks,
             webchat=webchat,
+            ingress=ingress,
             channels=channels,
             expected_migrations=frozenset(p.name for p in schema_files()),
         )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

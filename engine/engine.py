@@ -8,7 +8,15 @@ from typing import final
 
 from engine.botfile import BotFile
 from engine.flow import FlowRunner, Said, UserInput
-from runtime.events import ConversationStarted, InboundMedia, InboundMessage, InboundPostback, InboundText, OutboundText
+from runtime.events import (
+    ConversationStarted,
+    InboundLocation,
+    InboundMedia,
+    InboundMessage,
+    InboundPostback,
+    InboundText,
+    OutboundText,
+)
 from runtime.hooks import HookContext
 from runtime.ports import ConversationSnapshot, EngineResult
 
@@ -38,7 +46,10 @@ class BotEngine:
         if runner is None:
             return EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
         match event:
+            # A conversation's first message starts the flow; it is not an answer to anything.
             case ConversationStarted():
+                output = runner.start()
+            case _ if not snapshot.state:
                 output = runner.start()
             case InboundText(text=text):
                 output = runner.handle(snapshot.state, UserInput(text=text))
@@ -46,6 +57,8 @@ class BotEngine:
                 output = runner.handle(snapshot.state, UserInput(text=title or payload, payload=payload))
             case InboundMedia(text=text):
                 output = runner.handle(snapshot.state, UserInput(text=text or ""))
+            case InboundLocation(latitude=lat, longitude=lon, name=name):
+                output = runner.handle(snapshot.state, UserInput(text=name or f"{lat},{lon}"))
         return EngineResult(
             state=output.state,
             messages=tuple(self._message(snapshot, said) for said in output.said),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class BotrtError(Exception):
     """Base of every error botrt raises on purpose."""
@@ -35,3 +37,12 @@ class PluginError(BotrtError):
         super().__init__(f"plugin {plugin!r}: {problem}")
         self.plugin = plugin
         self.problem = problem
+
+
+class ChannelError(BotrtError):
+    """A platform interaction failed; says whether and when to retry (adapters subclass it)."""
+
+    retryable: ClassVar[bool] = False
+    # Set by platforms that refuse free-form messages outside a service window (WhatsApp).
+    outside_service_window: ClassVar[bool] = False
+    retry_after: float | None = None

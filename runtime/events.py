@@ -47,10 +47,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=str
 
 
 class InboundText(Event, frozen=True, gc=False):
-    """A user typed text."""
+    """A user typed text (or edited an earlier message: edit_of names it)."""
 
     external_id: str
     text: str
+    edit_of: str | None = None
 
 
 class InboundMedia(Event, frozen=True, gc=False):
@@ -69,11 +70,22 @@ class InboundPostback(Event, frozen=True, gc=False):
     title: str | None = None
 
 
+class InboundLocation(Event, frozen=True, gc=False):
+    """A user shared a location."""
+
+    external_id: str
+    latitude: float
+    longitude: float
+    name: str | None = None
+
+
 class InboundStatus(Event, frozen=True, gc=False):
     """A platform reports delivery or read of an outbound message."""
 
     external_id: str
     status: str  # sent | delivered | read | failed
+    # The platform's id of the outbound message this status is about.
+    ref_id: str = ""
 
 
 class ConversationStarted(Event, frozen=True, gc=False):
@@ -82,9 +94,9 @@ class ConversationStarted(Event, frozen=True, gc=False):
     priority: ClassVar[int] = 10
 
 
-Inbound = InboundText | InboundMedia | InboundPostback | InboundStatus
-InboundMessage = InboundText | InboundMedia | InboundPostback
-PipelineInput = InboundText | InboundMedia | InboundPostback | InboundStatus | ConversationStarted
+Inbound = InboundText | InboundMedia | InboundPostback | InboundLocation | InboundStatus
+InboundMessage = InboundText | InboundMedia | InboundPostback | InboundLocation
+PipelineInput = InboundText | InboundMedia | InboundPostback | InboundLocation | InboundStatus | ConversationStarted
 
 # ---- outbound ------------------------------------------------------------------------------
 
@@ -95,6 +107,8 @@ class OutboundText(Event, frozen=True, gc=False):
     text: str
     buttons: tuple[Button, ...] = ()
     seq: int = 0
+    # The platform address to send to (chat id, phone number); set by the pipeline.
+    recipient: str = ""
 
 
 class OutboundMedia(Event, frozen=True, gc=False):
@@ -102,6 +116,7 @@ class OutboundMedia(Event, frozen=True, gc=False):
 
     media: Media
     seq: int = 0
+    recipient: str = ""
 
 
 class OutboundTyping(Event, frozen=True, gc=False):
@@ -117,6 +132,7 @@ AnyEvent = (
     InboundText
     | InboundMedia
     | InboundPostback
+    | InboundLocation
     | InboundStatus
     | ConversationStarted
     | OutboundText

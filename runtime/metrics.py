@@ -34,3 +34,18 @@ PLUGIN_ERRORS: Final = Counter(
     "botrt_plugin_errors_total", "Hook calls that raised or timed out", ["plugin", "hook"]
 )
 WEBCHAT_SESSIONS: Final = Gauge("botrt_webchat_sessions", "Open widget websockets")
+MESSAGES_SENT: Final = Counter(
+    "botrt_messages_sent_total", "Outbound messages the platform accepted", ["channel"]
+)
+MESSAGES_DEAD: Final = Counter(
+    "botrt_messages_dead_total", "Outbound messages given up on (dead letter)", ["channel"]
+)
+WEBHOOKS: Final = Counter(
+    "botrt_webhooks_total", "Webhook requests by outcome", ["channel", "outcome"]
+)
+ACK_LATENCY: Final = Histogram(
+    "botrt_webhook_ack_seconds",
+    "From request read to response, per webhook",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0),
+)

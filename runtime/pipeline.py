@@ -55,6 +55,12 @@ class Pipeline:
         self._cache: OrderedDict[str, ConversationSnapshot] = OrderedDict()
         self._cache_size = cache_size
         self._typing_after = typing_after
+        # Event ids queued or being handled, so a sweep for stranded messages skips them.
+        self.in_flight: set[str] = set()
+
+    def track(self, event: PipelineInput) -> None:
+        """Marks an event as on its way through the bus (call before publishing it)."""
+        self.in_flight.add(event.event_id)
 
     async def handle(self, event: PipelineInput) -> None:
         """Handles one event: a turn for messages and conversation starts."""
@@ -62,9 +68,14 @@ class Pipeline:
         structlog.contextvars.bind_contextvars(
             conversation_id=event.conversation_id, event_id=event.event_id, org_id=event.org_id
         )
+        try:
+            await self._handle(event)
+        finally:
+            self.in_flight.discard(event.event_id)
+
+    async def _handle(self, event: PipelineInput) -> None:
         if isinstance(event, InboundStatus):
-            log.debug("status.ignored", status=event.status)
-            return
+            return  # applied when committed to the inbox; nothing for the engine
         started = time.perf_counter()
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
@@ -116,8 +127,9 @@ class Pipeline:
         )
         inbound: InboundMessage | None = None
         typing_timer: asyncio.TimerHandle | None = None
-        if isinstance(event, ConversationStarted):
+        if not snapshot.state:
             await self._hooks.notify("conversation_started", ctx)
+        if isinstance(event, ConversationStarted):
             result = await self._engine.step(snapshot, event, ctx)
         else:
             inbound = event
@@ -139,7 +151,7 @@ class Pipeline:
             if kept is None:
                 continue
             seq += 1
-            outbound.append(msgspec.structs.replace(kept, seq=seq))
+            outbound.append(msgspec.structs.replace(kept, seq=seq, recipient=snapshot.recipient))
         updated = msgspec.structs.replace(snapshot, state=result.state, last_seq=seq, status=result.status)
         await self._store.commit_turn(TurnRecord(conversation=updated, inbound=inbound, outbound=tuple(outbound)))
         self._remember(updated)

@@ -12,6 +12,7 @@ import msgspec
 
 from runtime.events import (
     ConversationStarted,
+    Inbound,
     InboundMessage,
     Outbound,
     OutboundMessage,
@@ -42,6 +43,8 @@ class ConversationSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     state: dict[str, Any]
     last_seq: int
+    # The contact's platform address (chat id, phone number, widget session).
+    recipient: str = ""
 
 
 class TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,15 +78,15 @@ class ConversationStore(Protocol):
 
     async def commit_turn(self, turn: TurnRecord) -> None: ...
 
-    async def pending_inbound(self, org_id: str, limit: int) -> Sequence[InboundMessage]:
-        """Accepted messages of an org whose turn never committed, oldest first."""
+    async def pending_inbound(self, org_id: str, limit: int, min_age: float = 0.0) -> Sequence[InboundMessage]:
+        """Accepted messages of an org whose turn never committed, at least min_age s old."""
         ...
 
 
 class Inbox(Protocol):
     """Durable acceptance of inbound messages, deduplicated per channel and external id."""
 
-    async def accept(self, event: InboundMessage) -> bool:
+    async def accept(self, event: Inbound) -> bool:
         """Commits the event; False when it was a redelivery already accepted."""
         ...
 
@@ -96,6 +99,12 @@ class WebchatStore(Protocol):
     async def history(
         self, channel: ChannelRef, conversation_id: str, after_seq: int, limit: int
     ) -> Sequence[OutboundMessage]: ...
+
+
+class ContactDirectory(Protocol):
+    """Finds (or opens) the conversation of a platform sender on a channel."""
+
+    async def open_conversation(self, channel: ChannelRef, sender: str, sender_name: str | None) -> str: ...
 
 
 class TurnEngine(Protocol):

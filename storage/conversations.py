@@ -11,9 +11,12 @@ import asyncpg
 import msgspec
 
 from runtime.events import (
+    Inbound,
+    InboundLocation,
     InboundMedia,
     InboundMessage,
     InboundPostback,
+    InboundStatus,
     InboundText,
     OutboundMedia,
     OutboundMessage,
@@ -32,15 +35,21 @@ _KIND: Final[dict[type, str]] = {
     InboundText: "text",
     InboundMedia: "media",
     InboundPostback: "postback",
+    InboundLocation: "location",
+    InboundStatus: "status",
     OutboundText: "text",
     OutboundMedia: "media",
 }
 
 
-def _message_row(event: InboundMessage | OutboundMessage, *, direction: str, status: str) -> tuple[Any, ...]:
+def _message_row(event: Inbound | OutboundMessage, *, direction: str, status: str) -> tuple[Any, ...]:
     text = getattr(event, "text", None)
     if isinstance(event, InboundPostback):
         text = event.title or event.payload
+    elif isinstance(event, InboundStatus):
+        text = event.status
+    elif isinstance(event, InboundLocation):
+        text = event.name or f"{event.latitude},{event.longitude}"
     return (
         event.event_id,
         event.org_id,
@@ -69,8 +78,11 @@ def _by_org(items: Sequence[Any]) -> dict[str, list[int]]:
     return groups
 
 
-async def _flush_inbound(con: asyncpg.Connection, events: Sequence[InboundMessage]) -> Sequence[bool]:
-    """Claims dedupe keys and stores the new messages; True per event that was new."""
+async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> Sequence[bool]:
+    """Claims dedupe keys and stores the new messages; True per event that was new.
+
+    Statuses are stored already processed and applied to the message they refer to.
+    """
     accepted = [False] * len(events)
     for org_id, indexes in _by_org(events).items():
         await act_for(con, org_id)
@@ -87,9 +99,19 @@ async def _flush_inbound(con: asyncpg.Connection, events: Sequence[InboundMessag
         new = [first[(str(r["channel_id"]), r["external_id"])] for r in claimed]
         for i in new:
             accepted[i] = True
+        fresh = [events[i] for i in sorted(new)]
         await _insert_messages(
-            con, [_message_row(events[i], direction="inbound", status="pending") for i in sorted(new)]
+            con,
+            [
+                _message_row(e, direction="inbound", status="processed" if isinstance(e, InboundStatus) else "pending")
+                for e in fresh
+            ],
         )
+        statuses = [e for e in fresh if isinstance(e, InboundStatus) and e.ref_id]
+        if statuses:
+            await con.execute(
+                QUERIES["messages/apply_statuses"], [e.ref_id for e in statuses], [e.status for e in statuses]
+            )
     return accepted
 
 
@@ -126,7 +148,7 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
     return [None] * len(turns)
 
 
-_INBOUND_DECODE: Final = InboundText | InboundMedia | InboundPostback
+_INBOUND_DECODE: Final = InboundText | InboundMedia | InboundPostback | InboundLocation
 _OUTBOUND_DECODE: Final = OutboundText | OutboundMedia
 
 
@@ -135,7 +157,7 @@ class PgInbox:
     """Inbox port: durable, deduplicated acceptance through group commit."""
 
     def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 256, linger: float = 0.001) -> None:
-        self._writer: GroupCommitter[InboundMessage, bool] = GroupCommitter(
+        self._writer: GroupCommitter[Inbound, bool] = GroupCommitter(
             pool=pool, flush=_flush_inbound, name="inbox", max_batch=max_batch, linger=linger
         )
 
@@ -145,7 +167,7 @@ class PgInbox:
     async def stop(self) -> None:
         await self._writer.stop()
 
-    async def accept(self, event: InboundMessage) -> bool:
+    async def accept(self, event: Inbound) -> bool:
         return await self._writer.submit(event)
 
 
@@ -180,15 +202,16 @@ class PgConversationStore:
             status=row["status"],
             state=row["state"],
             last_seq=row["last_seq"],
+            recipient=row["recipient"],
         )
 
     async def commit_turn(self, turn: TurnRecord) -> None:
         await self._writer.submit(turn)
 
-    async def pending_inbound(self, org_id: str, limit: int) -> Sequence[InboundMessage]:
+    async def pending_inbound(self, org_id: str, limit: int, min_age: float = 0.0) -> Sequence[InboundMessage]:
         async with self._pool.acquire() as con, con.transaction():
             await act_for(con, org_id)
-            rows = await con.fetch(QUERIES["messages/select_pending_inbound"], limit)
+            rows = await con.fetch(QUERIES["messages/select_pending_inbound"], limit, min_age)
         return [msgspec.convert(r["body"], _INBOUND_DECODE) for r in rows]
 
 

@@ -59,6 +59,11 @@ CREATE INDEX messages_org_id_idx ON messages (org_id);
 CREATE INDEX messages_conversation_seq_idx ON messages (conversation_id, seq) WHERE seq IS NOT NULL;
 CREATE INDEX messages_conversation_created_idx ON messages (conversation_id, created_at);
 CREATE INDEX messages_pending_idx ON messages (created_at) WHERE status = 'pending';
+-- Status callbacks find an outbound row by the platform's message id. The outbox's state lives
+-- on the row itself (pending -> sent | failed, then delivered / read): no second table to agree.
+CREATE INDEX messages_external_id_idx ON messages (external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX messages_conversation_inbound_idx ON messages (conversation_id, created_at DESC)
+    WHERE direction = 'inbound';
 SELECT botrt_ensure_monthly_partitions('messages', now() - interval '1 month', 5);
 
 -- Dedupe keys of inbound messages. Unpartitioned because a unique key on a partitioned table

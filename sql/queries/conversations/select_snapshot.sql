@@ -1,4 +1,6 @@
-SELECT c.id, c.org_id, c.bot_id, c.channel_id, ch.kind AS channel_kind, c.status, c.state, c.last_seq
+SELECT c.id, c.org_id, c.bot_id, c.channel_id, ch.kind AS channel_kind, c.status, c.state, c.last_seq,
+       u.external_id AS recipient
 FROM conversations c
 JOIN bot_channels ch ON ch.id = c.channel_id
+JOIN end_users u ON u.id = c.end_user_id
 WHERE c.id = $1;
