@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from runtime.config import Settings, load_settings
 from runtime.errors import BotrtError
@@ -52,6 +53,72 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+MANUAL_STEPS = {
+    "whatsapp": "Meta App Dashboard > WhatsApp > Configuration: Callback URL {url}, Verify token = the channel's "
+    "verify_token; subscribe to the 'messages' field.",
+    "instagram": "Meta App Dashboard > Instagram > Webhooks: Callback URL {url}, Verify token = the channel's "
+    "verify_token; subscribe to 'messages', 'messaging_postbacks', 'message_reads'.",
+    "slack": "api.slack.com/apps > your app > Event Subscriptions: Request URL {url} (Slack sends url_verification); "
+    "subscribe to message.im, message.channels, app_mention. Interactivity & Shortcuts: Request URL {url}.",
+    "sms": "Twilio Console > Phone Numbers > your number > Messaging: 'A message comes in' = Webhook {url} (HTTP POST). "
+    "Twilio does not retry failed webhooks by default: set 'Primary handler fails' to a fallback URL.",
+    "webchat": "Nothing to register: open {url} or embed {base}/chat/static/embed.js with data-botrt-slug.",
+}
+
+
+def _channel_url(settings: Settings, kind: str, slug: str) -> str:
+    if kind == "webchat":
+        return f"{settings.base_url}/chat/{slug}"
+    return f"{settings.base_url}/hooks/{kind}/{slug}"
+
+
+def cmd_channels(settings: Settings, args: argparse.Namespace) -> int:
+    """Lists every channel with the URL to configure on its platform, or registers one."""
+    from pathlib import Path
+
+    from engine.botfile import load_bots
+
+    bots = load_bots(Path(settings.bots))
+    tables = {c["slug"]: (bot, c) for bot in bots for c in bot.channels}
+    if args.action == "register":
+        return asyncio.run(_register(settings, tables, args.slug))
+    print(f"{'SLUG':<20} {'TYPE':<10} {'BOT':<16} URL")
+    for slug, (bot, table) in sorted(tables.items()):
+        print(f"{slug:<20} {table['type']:<10} {bot.bot.slug:<16} {_channel_url(settings, table['type'], slug)}")
+    if settings.public_url is None:
+        print("\nThese URLs use BOTRT_HOST:BOTRT_PORT; set BOTRT_PUBLIC_URL to the https address platforms reach.")
+    return 0
+
+
+async def _register(settings: Settings, tables: dict[str, Any], slug: str | None) -> int:
+    import aiohttp
+
+    from botrt.channels import build_adapter
+
+    if slug not in tables:
+        print(f"botrt channels register: no channel {slug!r}; run `botrt channels` to list them", file=sys.stderr)
+        return 2
+    _bot, table = tables[slug]
+    kind = table["type"]
+    url = _channel_url(settings, kind, slug)
+    if kind != "telegram":
+        print(MANUAL_STEPS.get(kind, "Configure {url} on the platform.").format(url=url, base=settings.base_url))
+        return 0
+    async with aiohttp.ClientSession() as http:
+        adapter = build_adapter(kind, table, http)
+        await adapter.set_webhook(url, adapter.config.secret_token)  # type: ignore[attr-defined]
+    print(f"Telegram setWebhook done: {url} (with secret_token: {'yes' if table.get('secret_token') else 'no'})")
+    return 0
+
+
+def cmd_secret_key(_settings: Settings, _args: argparse.Namespace) -> int:
+    """Prints a new value for BOTRT_SECRET_KEY."""
+    from storage.secrets import new_key
+
+    print(new_key())
+    return 0
+
+
 def cmd_needs_redis(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"botrt {args.command}: separate web and worker processes need the Redis bus "
@@ -66,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run everything on the embedded defaults").set_defaults(func=cmd_up)
     sub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=cmd_migrate)
+    channels = sub.add_parser("channels", help="list channels and their callback URLs; register one")
+    channels.add_argument("action", nargs="?", choices=["list", "register"], default="list")
+    channels.add_argument("slug", nargs="?", help="the channel to register")
+    channels.set_defaults(func=cmd_channels)
+    sub.add_parser("secret-key", help="print a new BOTRT_SECRET_KEY").set_defaults(func=cmd_secret_key)
     sub.add_parser("web", help="HTTP and websockets only (needs the Redis bus)").set_defaults(func=cmd_needs_redis)
     sub.add_parser("worker", help="pipeline consumers only (needs the Redis bus)").set_defaults(func=cmd_needs_redis)
     return parser

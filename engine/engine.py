@@ -7,7 +7,7 @@ import uuid
 from typing import final
 
 from engine.botfile import BotFile
-from engine.flow import FlowRunner, Said, UserInput
+from engine.flow import FlowRunner, Said, TurnOutput, UserInput
 from runtime.events import (
     ConversationStarted,
     InboundLocation,
@@ -45,20 +45,29 @@ class BotEngine:
         runner = self._runners.get(snapshot.bot_id)
         if runner is None:
             return EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
-        match event:
-            # A conversation's first message starts the flow; it is not an answer to anything.
-            case ConversationStarted():
+        state = snapshot.state
+        if isinstance(event, ConversationStarted):
+            output = runner.start()
+        else:
+            if not state:
+                # A conversation's first message starts the flow. If the flow opens by greeting or
+                # asking, that is the answer; if it opens with a silent question, the message answers it.
                 output = runner.start()
-            case _ if not snapshot.state:
-                output = runner.start()
-            case InboundText(text=text):
-                output = runner.handle(snapshot.state, UserInput(text=text))
-            case InboundPostback(payload=payload, title=title):
-                output = runner.handle(snapshot.state, UserInput(text=title or payload, payload=payload))
-            case InboundMedia(text=text):
-                output = runner.handle(snapshot.state, UserInput(text=text or ""))
-            case InboundLocation(latitude=lat, longitude=lon, name=name):
-                output = runner.handle(snapshot.state, UserInput(text=name or f"{lat},{lon}"))
+                if output.said:
+                    return self._result(snapshot, output)
+                state = output.state
+            match event:
+                case InboundText(text=text):
+                    output = runner.handle(state, UserInput(text=text))
+                case InboundPostback(payload=payload, title=title):
+                    output = runner.handle(state, UserInput(text=title or payload, payload=payload))
+                case InboundMedia(text=text):
+                    output = runner.handle(state, UserInput(text=text or ""))
+                case InboundLocation(latitude=lat, longitude=lon, name=name):
+                    output = runner.handle(state, UserInput(text=name or f"{lat},{lon}"))
+        return self._result(snapshot, output)
+
+    def _result(self, snapshot: ConversationSnapshot, output: TurnOutput) -> EngineResult:
         return EngineResult(
             state=output.state,
             messages=tuple(self._message(snapshot, said) for said in output.said),

@@ -29,6 +29,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     llm_model: str | None = None
     log_format: Literal["json", "console"] | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Voice notes: a faster-whisper model name or path (default: the bundled tiny.en).
+    whisper_model: str | None = None
+    whisper_device: str = "cpu"
     # Pipeline sizing: lanes run in parallel, each holds a bounded queue.
     lanes: int = 64
     lane_queue_size: int = 256

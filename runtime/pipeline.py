@@ -19,15 +19,25 @@ import structlog
 from runtime import metrics
 from runtime.events import (
     ConversationStarted,
+    InboundMedia,
     InboundMessage,
     InboundStatus,
+    InboundText,
     OutboundMessage,
     OutboundTyping,
     PipelineInput,
 )
 from runtime.hooks import Drop, HookContext, HookRegistry, Reply
 from runtime.logging import get_logger
-from runtime.ports import ConversationSnapshot, ConversationStore, Delivery, EngineResult, TurnEngine, TurnRecord
+from runtime.ports import (
+    ConversationSnapshot,
+    ConversationStore,
+    Delivery,
+    EngineResult,
+    Transcriber,
+    TurnEngine,
+    TurnRecord,
+)
 
 log = get_logger(__name__)
 
@@ -47,7 +57,9 @@ class Pipeline:
         delivery: Delivery,
         cache_size: int = 20_000,
         typing_after: float = 0.3,
+        transcriber: Transcriber | None = None,
     ) -> None:
+        self._transcriber = transcriber
         self._store = store
         self._engine = engine
         self._hooks = hooks
@@ -126,6 +138,7 @@ class Pipeline:
             slots=dict(snapshot.state.get("slots", {})),
         )
         inbound: InboundMessage | None = None
+        transcript: str | None = None
         typing_timer: asyncio.TimerHandle | None = None
         if not snapshot.state:
             await self._hooks.notify("conversation_started", ctx)
@@ -133,6 +146,10 @@ class Pipeline:
             result = await self._engine.step(snapshot, event, ctx)
         else:
             inbound = event
+            transcript = await self._transcribe(event)
+            if transcript is not None:
+                # A voice note is handled as what was said.
+                event = _as_text(event, transcript)  # type: ignore[arg-type]
             hooked = await self._hooks.run_inbound(event, ctx)
             if isinstance(hooked, Drop):
                 result = EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
@@ -153,13 +170,27 @@ class Pipeline:
             seq += 1
             outbound.append(msgspec.structs.replace(kept, seq=seq, recipient=snapshot.recipient))
         updated = msgspec.structs.replace(snapshot, state=result.state, last_seq=seq, status=result.status)
-        await self._store.commit_turn(TurnRecord(conversation=updated, inbound=inbound, outbound=tuple(outbound)))
+        await self._store.commit_turn(
+            TurnRecord(conversation=updated, inbound=inbound, outbound=tuple(outbound), transcript=transcript)
+        )
         self._remember(updated)
         for message in outbound:
             metrics.MESSAGES_OUT.labels(channel=message.channel_kind).inc()
             await self._delivery.deliver(message)
             await self._hooks.notify("sent", message, None, ctx)
         return f"replied:{len(outbound)}"
+
+    async def _transcribe(self, event: InboundMessage) -> str | None:
+        if self._transcriber is None or not isinstance(event, InboundMedia):
+            return None
+        if event.media.kind not in ("audio", "voice"):
+            return None
+        try:
+            return await self._transcriber.transcribe(event)
+        except Exception as exc:  # noqa: BLE001 - a failed transcription leaves the media as media
+            metrics.PIPELINE_ERRORS.labels(stage="transcribe").inc()
+            log.warning("transcribe.failed", error=repr(exc))
+            return None
 
     def _send_typing(self, snapshot: ConversationSnapshot) -> None:
         typing = OutboundTyping(
@@ -173,6 +204,19 @@ class Pipeline:
         task = asyncio.get_running_loop().create_task(self._delivery.deliver(typing), name="deliver-typing")
         _background.add(task)
         task.add_done_callback(_background.discard)
+
+
+def _as_text(event: InboundMedia, text: str) -> InboundText:
+    return InboundText(
+        event_id=event.event_id,
+        org_id=event.org_id,
+        conversation_id=event.conversation_id,
+        channel_id=event.channel_id,
+        channel_kind=event.channel_kind,
+        ts=event.ts,
+        external_id=event.external_id,
+        text=text,
+    )
 
 
 # Typing indicators are best effort; the set holds their tasks so none is garbage-collected.

@@ -13,6 +13,7 @@ import msgspec
 from runtime.events import (
     ConversationStarted,
     Inbound,
+    InboundMedia,
     InboundMessage,
     Outbound,
     OutboundMessage,
@@ -53,6 +54,8 @@ class TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
     conversation: ConversationSnapshot
     inbound: InboundMessage | None
     outbound: tuple[OutboundMessage, ...]
+    # A voice note's transcript, stored with the inbound message.
+    transcript: str | None = None
 
 
 class EngineResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,6 +121,12 @@ class TurnEngine(Protocol):
     ) -> EngineResult: ...
 
     def bot_slug(self, bot_id: str) -> str: ...
+
+
+class Transcriber(Protocol):
+    """Turns a voice note into text (None when it cannot: no audio, unsupported channel)."""
+
+    async def transcribe(self, event: InboundMedia) -> str | None: ...
 
 
 class Delivery(Protocol):

@@ -128,10 +128,13 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
             [c.last_seq for c in latest.values()],
             [c.status for c in latest.values()],
         )
-        done = [t.inbound for t in group if t.inbound is not None]
+        done = [t for t in group if t.inbound is not None]
         if done:
             await con.execute(
-                QUERIES["messages/mark_processed"], [e.event_id for e in done], [e.ts for e in done]
+                QUERIES["messages/mark_processed"],
+                [t.inbound.event_id for t in done],  # type: ignore[union-attr]
+                [t.inbound.ts for t in done],  # type: ignore[union-attr]
+                [t.transcript for t in done],
             )
         await _insert_messages(
             con,

@@ -1,0 +1,52 @@
+"""Voice notes from chat platforms, transcribed so the bot handles them as text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, final
+
+import aiohttp
+
+from engine.speech import WhisperTranscriber
+from runtime.events import InboundMedia
+from runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+# The largest voice note fetched (WhatsApp allows 16 MB audio; Telegram bots get 20 MB files).
+MAX_AUDIO_BYTES = 20 * 1024 * 1024
+
+
+@final
+class VoiceNoteTranscriber:
+    """Transcriber port: fetches the audio through the channel's adapter, then whisper."""
+
+    def __init__(self, whisper: WhisperTranscriber, adapters: Mapping[str, Any], http: aiohttp.ClientSession) -> None:
+        self._whisper = whisper
+        self._adapters = adapters  # channel_id -> adapter
+        self._http = http
+
+    async def _fetch(self, adapter: Any, event: InboundMedia) -> bytes | None:
+        media = event.media
+        if media.provider_id and hasattr(adapter, "fetch_media"):
+            audio: bytes = await adapter.fetch_media(media.provider_id)
+            return audio
+        url = media.url
+        if media.provider_id and hasattr(adapter, "get_file_url"):
+            url = await adapter.get_file_url(media.provider_id)
+        if not url:
+            return None
+        async with self._http.get(url) as response:
+            response.raise_for_status()
+            return await response.content.read(MAX_AUDIO_BYTES)
+
+    async def transcribe(self, event: InboundMedia) -> str | None:
+        adapter = self._adapters.get(event.channel_id)
+        if adapter is None:
+            return None
+        audio = await self._fetch(adapter, event)
+        if not audio:
+            return None
+        text = await self._whisper.transcribe(audio)
+        log.info("voice_note.transcribed", chars=len(text), audio_bytes=len(audio))
+        return text or None
