@@ -17,8 +17,10 @@ from adapters.webchat.adapter import WebchatAdapter
 from botrt.channels import build_adapter, redacted, sending_for
 from botrt.database import database_dsn
 from botrt.ingress import Ingress
+from botrt.voice_notes import VoiceNoteTranscriber
 from engine.botfile import BotFile, load_bots
 from engine.engine import BotEngine
+from engine.speech import WhisperTranscriber, default_model
 from runtime.bus import LaneBus
 from runtime.config import Settings
 from runtime.events import Outbound, PipelineInput
@@ -38,6 +40,7 @@ log = get_logger(__name__)
 
 RECOVERY_BATCH = 1000
 SWEEP_INTERVAL_S = 10.0
+VOICE_NOTE_KINDS = frozenset({"telegram", "whatsapp"})
 
 
 @dataclass(slots=True)
@@ -180,7 +183,8 @@ async def open_runtime(
             channels={ref.channel_id: sending_for(adapter, ref.config) for ref, adapter in platform.values()},
         )
         delivery = _Delivery(outbox)
-        pipeline = Pipeline(store=store, engine=engine, hooks=hooks, delivery=delivery)
+        transcriber = _voice_notes(settings, platform, http)
+        pipeline = Pipeline(store=store, engine=engine, hooks=hooks, delivery=delivery, transcriber=transcriber)
         bus: LaneBus[PipelineInput] = LaneBus(
             handler=pipeline.handle, lanes=settings.lanes, queue_size=settings.lane_queue_size, name="pipeline"
         )
@@ -247,6 +251,20 @@ async def open_runtime(
             channels=channels,
             expected_migrations=frozenset(p.name for p in schema_files()),
         )
+
+
+def _voice_notes(
+    settings: Settings, platform: dict[str, tuple[ChannelRef, Any]], http: aiohttp.ClientSession
+) -> VoiceNoteTranscriber | None:
+    """Transcription of voice notes on the channels that carry them, when speech is installed."""
+    adapters = {ref.channel_id: adapter for ref, adapter in platform.values() if ref.kind in VOICE_NOTE_KINDS}
+    if not adapters:
+        return None
+    if settings.whisper_model is None and default_model() is None:
+        log.warning("voice_notes.disabled", reason="install the speech extra: pip install 'botrt[speech]'")
+        return None
+    whisper = WhisperTranscriber(settings.whisper_model, device=settings.whisper_device)
+    return VoiceNoteTranscriber(whisper, adapters, http)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -38,7 +38,14 @@ class VoiceNoteTranscriber:
             return None
         async with self._http.get(url) as response:
             response.raise_for_status()
-            return await response.content.read(MAX_AUDIO_BYTES)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                size += len(chunk)
+                if size > MAX_AUDIO_BYTES:
+                    raise ValueError(f"voice note over {MAX_AUDIO_BYTES} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
 
     async def transcribe(self, event: InboundMedia) -> str | None:
         adapter = self._adapters.get(event.channel_id)

@@ -67,7 +67,13 @@ class ServerUnderTest:
                 await self.process.wait()
 
 
-async def start_server(bots: Path, *, data_dir: Path | None = None, database_url: str | None = None) -> ServerUnderTest:
+async def start_server(
+    bots: Path,
+    *,
+    data_dir: Path | None = None,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> ServerUnderTest:
     """Starts `botrt up` serving the given bots and waits until /readyz says ready."""
     port = free_port()
     data = data_dir or Path(tempfile.mkdtemp(prefix="botrt-load-"))
@@ -78,9 +84,11 @@ async def start_server(bots: Path, *, data_dir: Path | None = None, database_url
         "BOTRT_DATA_DIR": str(data),
         "BOTRT_LOG_FORMAT": "json",
         "BOTRT_LOG_LEVEL": "warning",
+        "BOTRT_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
     if database_url:
         env["BOTRT_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
     log = open(data / "server.log", "wb")  # noqa: SIM115 - lives as long as the child
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "botrt", "up", cwd=REPO, env=env, stdout=log, stderr=log

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -31,16 +32,18 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def pg_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_uri() -> Iterator[str]:
     """Superuser URI of the session's embedded server (postgres database)."""
-    # A short path keeps the unix socket under the 107-byte limit.
-    data_dir = Path(tmp_path_factory.mktemp("pg", numbered=True))
+    # Not under pytest's tmp_path: pytest prunes old numbered dirs, which would pull the data
+    # directory from under a concurrent session. A short path keeps the socket under 107 bytes.
+    data_dir = Path(tempfile.mkdtemp(prefix="botrt-pg-"))
     server = EmbeddedPostgres(data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         uri = server.start()
     yield uri
     server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +126,7 @@ class LiveServer:
 
     server: TestServer
     settings: Settings
+    closed: bool = False
 
     @property
     def base_url(self) -> str:
@@ -133,7 +137,9 @@ class LiveServer:
         return self.base_url.replace("http://", "ws://", 1)
 
     async def close(self) -> None:
-        await self.server.close()
+        if not self.closed:
+            self.closed = True
+            await self.server.close()
 
 
 async def start_server(settings: Settings, hooks: HookRegistry | None = None) -> LiveServer:

@@ -1,0 +1,35 @@
+"""Fixtures for the Meta adapters: a fake Graph API, an HTTP session, adapters pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from adapters.instagram import InstagramAdapter
+from adapters.whatsapp import WhatsAppAdapter
+from tests.adapters.meta.support import TOKEN, ig_config, wa_config
+from tests.fakes.meta import FakeMeta
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeMeta]:
+    async with FakeMeta(access_token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def whatsapp(fake: FakeMeta, http: aiohttp.ClientSession) -> WhatsAppAdapter:
+    return WhatsAppAdapter(wa_config(fake.api_base), http=http)
+
+
+@pytest.fixture
+def instagram(fake: FakeMeta, http: aiohttp.ClientSession) -> InstagramAdapter:
+    return InstagramAdapter(ig_config(fake.api_base), http=http)

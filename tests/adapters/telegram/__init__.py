@@ -1,0 +1,1 @@
+"""Telegram adapter tests: recorded Updates in, a fake Bot API out."""

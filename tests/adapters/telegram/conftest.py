@@ -1,0 +1,25 @@
+"""Fixtures: a fake Bot API on loopback and an adapter pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from adapters.telegram import TelegramAdapter, TelegramConfig
+from tests.adapters.telegram.support import SECRET
+from tests.fakes.telegram import FakeTelegram
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def adapter(fake: FakeTelegram) -> AsyncIterator[TelegramAdapter]:
+    config = TelegramConfig(token=fake.token, slug="demo", secret_token=SECRET, api_base=fake.api_base)
+    async with aiohttp.ClientSession() as http:
+        yield TelegramAdapter(config, http=http, timeout=2.0)
