@@ -30,8 +30,12 @@ async def _init_app_connection(con: asyncpg.Connection) -> None:
 
 
 async def _reset_app_connection(con: asyncpg.Connection) -> None:
-    # The default reset runs RESET ALL, which would also drop the role set at connect.
-    await con.execute(QUERIES["tenancy/reset_app_connection"])
+    """Nothing to reset: asyncpg has already ended any open transaction.
+
+    The default reset runs RESET ALL (dropping the role set at connect) and costs a round trip
+    per release. Storage sets the org only with set_config(..., true), which ends with the
+    transaction, and never changes session state, so a released connection is clean as it is.
+    """
 
 
 async def create_app_pool(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
