@@ -14,11 +14,11 @@ import aiohttp
 import asyncpg
 
 from adapters.webchat.adapter import WebchatAdapter
-from botrt.channels import build_adapter, redacted, sending_for
+from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
 from botrt.database import database_dsn
 from botrt.ingress import Ingress
 from botrt.voice_notes import VoiceNoteTranscriber
-from engine.botfile import BotFile, load_bots
+from engine.botfile import BotFile, load_bots, resolve_env
 from engine.engine import BotEngine
 from engine.speech import WhisperTranscriber, default_model
 from runtime.bus import LaneBus
@@ -29,12 +29,13 @@ from runtime.logging import get_logger
 from runtime.outbox import Outbox
 from runtime.pipeline import Pipeline
 from runtime.ports import ChannelRef
-from storage.bots import ChannelSpec, sync_bot
+from storage.bots import ChannelSpec, store_channel_secrets, sync_bot
 from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
 from storage.delivery import PgContactDirectory, PgOutboxStore
 from storage.migrations import migrate, schema_files
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
+from storage.secrets import SecretBox, load_secret_box
 
 log = get_logger(__name__)
 
@@ -74,8 +75,10 @@ class _Delivery:
             log.warning("delivery.no_adapter", channel_kind=event.channel_kind)
 
 
-async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine) -> dict[str, ChannelRef]:
-    """Writes the bots' rows and returns their channels by slug."""
+async def register_bots(
+    dsn: str, bots: list[BotFile], engine: BotEngine, box: SecretBox
+) -> dict[str, ChannelRef]:
+    """Writes the bots' rows (channel secrets sealed) and returns their channels by slug."""
     channels: dict[str, ChannelRef] = {}
     con = await connect_admin(dsn)
     try:
@@ -95,6 +98,11 @@ async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine) -> dic
             )
             engine.add_bot(synced.bot_id, bot)
             for spec, raw, channel_id in zip(specs, bot.channels, synced.channel_ids, strict=True):
+                secrets = {k: str(v) for k, v in resolve_env(raw).items() if k in SECRET_KEYS and v}
+                if secrets:
+                    await store_channel_secrets(
+                        con, box, org_id=synced.org_id, channel_id=channel_id, secrets=secrets
+                    )
                 channels[spec.slug] = ChannelRef(
                     channel_id=channel_id,
                     org_id=synced.org_id,
@@ -158,7 +166,8 @@ async def open_runtime(
         for bot in bots:
             for name in bot.plugins:
                 hooks.register(load_entry_point_plugin(name))
-        channels = await register_bots(dsn, bots, engine)
+        box = load_secret_box(settings.secret_key, Path(settings.data_dir))
+        channels = await register_bots(dsn, bots, engine, box)
         http = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
         )

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from storage.errors import ChannelSlugTaken
+from storage.secrets import SecretBox, SecretUnreadable
 from storage.queries import QUERIES
 from storage.tenancy import act_for
 
@@ -52,3 +53,29 @@ async def sync_bot(
                 raise ChannelSlugTaken(channel.slug)
             channel_ids.append(str(channel_id))
     return SyncedBot(org_id=str(org_id), bot_id=str(bot_id), channel_ids=tuple(channel_ids))
+
+
+def credential_label(channel_id: str, name: str) -> str:
+    """The associated data a channel secret is sealed with: it cannot move to another row."""
+    return f"channel_credentials/{channel_id}/{name}"
+
+
+async def store_channel_secrets(
+    con: asyncpg.Connection, box: SecretBox, *, org_id: str, channel_id: str, secrets: dict[str, str]
+) -> int:
+    """Seals and stores a channel's secrets; only changed values are rewritten. Returns how many."""
+    written = 0
+    async with con.transaction():
+        await act_for(con, org_id)
+        existing = {r["name"]: bytes(r["ciphertext"]) for r in await con.fetch(QUERIES["bots/select_credentials"], channel_id)}
+        for name, value in secrets.items():
+            label = credential_label(channel_id, name)
+            if name in existing:
+                try:
+                    if box.open(existing[name], label) == value:
+                        continue
+                except SecretUnreadable:
+                    pass  # sealed under another key: replace it
+            await con.execute(QUERIES["bots/upsert_credential"], org_id, channel_id, name, box.seal(value, label))
+            written += 1
+    return written

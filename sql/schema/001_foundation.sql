@@ -1,4 +1,5 @@
--- Foundation: extensions, the runtime role, tenancy helpers and monthly partitioning.
+-- domain: Foundation
+-- Extensions, the runtime role, tenancy helpers and monthly partitioning.
 CREATE EXTENSION IF NOT EXISTS vector;
 
 -- The role the runtime acts as (SET ROLE after connecting). It is not a superuser and does not
@@ -24,6 +25,8 @@ COMMENT ON FUNCTION botrt_current_org() IS 'Organization the current transaction
 CREATE FUNCTION botrt_ensure_monthly_partitions(parent regclass, from_ts timestamptz, months int)
     RETURNS int
     LANGUAGE plpgsql
+    -- Bounds are UTC months whatever the session's time zone, so sessions never disagree.
+    SET TimeZone = 'UTC'
     AS $$
 DECLARE
     start_month date := date_trunc('month', from_ts AT TIME ZONE 'UTC')::date;

@@ -1,4 +1,5 @@
--- Organizations and tenancy: the tenant root every other tenant table points at.
+-- domain: Organizations and tenancy
+-- The tenant root every other tenant table points at.
 CREATE TABLE organizations (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),

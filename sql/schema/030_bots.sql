@@ -1,3 +1,4 @@
+-- domain: Bots and flows
 -- Bots and their channels.
 CREATE TABLE bots (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),

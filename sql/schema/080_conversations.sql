@@ -1,3 +1,4 @@
+-- domain: Conversations and analytics
 -- Contacts, conversations and their messages.
 CREATE TABLE end_users (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),

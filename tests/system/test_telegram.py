@@ -204,3 +204,42 @@ async def test_a_voice_note_is_transcribed_and_handled_as_text(
         assert row["kind"] == "media"
         assert "ask not what your country" in row["text"].lower()
         assert "transcript" in json.loads(row["body"])
+
+
+async def test_channel_secrets_are_sealed_at_rest_and_never_logged(
+    platform_settings: Callable[[Path], Settings],
+    servers: list[LiveServer],
+    tmp_path: Path,
+    capsys: Any,
+) -> None:
+    from storage.bots import credential_label
+    from storage.secrets import load_secret_box
+
+    async with FakeTelegram() as fake:
+        write_bot(tmp_path / "bots", "tgecho", telegram_channel(fake))
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        assert await post_update(server, text_update(70, 4, "hello")) == 200
+        await fake.wait_for("sendMessage", 1)
+        con = await asyncpg.connect(settings.database_url)
+        try:
+            config = await con.fetchval("SELECT config FROM bot_channels WHERE slug = 'tg'")
+            rows = await con.fetch(
+                "SELECT channel_id::text AS channel_id, name, ciphertext FROM channel_credentials ORDER BY name"
+            )
+        finally:
+            await con.close()
+        stored = json.loads(config)
+        assert stored["token"] == "[secret]" and stored["secret_token"] == "[secret]"
+        assert [r["name"] for r in rows] == ["secret_token", "token"]
+        for row in rows:
+            assert fake.token.encode() not in row["ciphertext"] and SECRET.encode() not in row["ciphertext"]
+        key_file = Path(settings.data_dir) / "secret.key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        box = load_secret_box(None, Path(settings.data_dir))
+        token_row = rows[1]
+        assert box.open(bytes(token_row["ciphertext"]), credential_label(token_row["channel_id"], "token")) == fake.token
+        await server.close()
+    logged = capsys.readouterr()
+    assert fake.token not in logged.out + logged.err
+    assert SECRET not in logged.out + logged.err

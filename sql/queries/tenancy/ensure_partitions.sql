@@ -1,2 +1,3 @@
--- Monthly partitions of messages from last month to three months ahead.
-SELECT botrt_ensure_monthly_partitions('messages', now() - interval '1 month', 5);
+-- Partitions from last month to three months ahead for every monthly-partitioned table; rows
+-- that landed in a DEFAULT partition move out first. No row pruning here (that is maintenance).
+SELECT * FROM botrt_maintain_partitions(now(), false);
