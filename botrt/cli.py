@@ -111,6 +111,55 @@ async def _register(settings: Settings, tables: dict[str, Any], slug: str | None
     return 0
 
 
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    """Database maintenance: partitions ahead, retention, analytics views."""
+    from botrt.database import database_dsn
+    from botrt.services import migrate_database
+    from storage.maintenance import maintain
+    from storage.pool import connect_admin
+
+    async def run() -> int:
+        async with database_dsn(settings) as dsn:
+            await migrate_database(dsn)
+            con = await connect_admin(dsn)
+            try:
+                report = await maintain(con)
+            finally:
+                await con.close()
+        print(f"partitions created: {len(report.created_partitions)} {list(report.created_partitions)}")
+        print(f"partitions retired: {len(report.dropped_partitions)} {list(report.dropped_partitions)}")
+        print(f"rows moved out of default partitions: {report.drained_default_rows}")
+        print(f"rows deleted past retention: {sum(report.deleted_rows.values())} {report.deleted_rows}")
+        print(f"dedupe keys pruned: {report.pruned_dedupe_keys}; audit checkpoints: {report.audit_checkpoints}")
+        print(f"analytics views refreshed: {', '.join(report.refreshed_views) or 'none'}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Verifies the hash chain of the audit trail; exit 1 when any link is broken."""
+    from botrt.database import database_dsn
+    from storage.audit import verify_audit_chain
+    from storage.pool import connect_admin
+
+    async def run() -> int:
+        async with database_dsn(settings) as dsn:
+            con = await connect_admin(dsn)
+            try:
+                result = await verify_audit_chain(con, args.org)
+            finally:
+                await con.close()
+        print(f"organizations checked: {result.orgs_checked}; rows checked: {result.rows_checked}")
+        for item in result.breaks:
+            print(f"BROKEN org {item.org_id} at chain_seq {item.chain_seq}: {item.problem}"
+                  + (f" (row {item.row_id})" if item.row_id else ""))
+        print("audit trail intact" if result.ok else f"audit trail BROKEN in {len(result.broken_orgs)} organization(s)")
+        return 0 if result.ok else 1
+
+    return asyncio.run(run())
+
+
 def cmd_secret_key(_settings: Settings, _args: argparse.Namespace) -> int:
     """Prints a new value for BOTRT_SECRET_KEY."""
     from storage.secrets import new_key
@@ -138,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     channels.add_argument("slug", nargs="?", help="the channel to register")
     channels.set_defaults(func=cmd_channels)
     sub.add_parser("secret-key", help="print a new BOTRT_SECRET_KEY").set_defaults(func=cmd_secret_key)
+    db = sub.add_parser("db", help="database tasks")
+    db.add_argument("action", choices=["maintain"], help="maintain: partitions, retention, analytics refresh")
+    db.set_defaults(func=cmd_db)
+    audit = sub.add_parser("audit", help="audit trail tasks")
+    audit.add_argument("action", choices=["verify"], help="verify: check every hash-chain link")
+    audit.add_argument("--org", help="only this organization id")
+    audit.set_defaults(func=cmd_audit)
     sub.add_parser("web", help="HTTP and websockets only (needs the Redis bus)").set_defaults(func=cmd_needs_redis)
     sub.add_parser("worker", help="pipeline consumers only (needs the Redis bus)").set_defaults(func=cmd_needs_redis)
     return parser

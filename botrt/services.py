@@ -32,6 +32,7 @@ from runtime.ports import ChannelRef
 from storage.bots import ChannelSpec, store_channel_secrets, sync_bot
 from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
 from storage.delivery import PgContactDirectory, PgOutboxStore
+from storage.maintenance import maintain
 from storage.migrations import migrate, schema_files
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
@@ -41,6 +42,7 @@ log = get_logger(__name__)
 
 RECOVERY_BATCH = 1000
 SWEEP_INTERVAL_S = 10.0
+MAINTENANCE_INTERVAL_S = 6 * 3600.0
 VOICE_NOTE_KINDS = frozenset({"telegram", "whatsapp"})
 
 
@@ -242,6 +244,8 @@ async def open_runtime(
             _sweep_stranded(store, pipeline, publish, org_ids, SWEEP_INTERVAL_S), name="sweep-stranded"
         )
         stack.push_async_callback(_cancel, sweeper)
+        maintainer = asyncio.create_task(_maintain_periodically(dsn, MAINTENANCE_INTERVAL_S), name="maintenance")
+        stack.push_async_callback(_cancel, maintainer)
         log.info(
             "runtime.ready",
             bots=len(bots),
@@ -274,6 +278,26 @@ def _voice_notes(
         return None
     whisper = WhisperTranscriber(settings.whisper_model, device=settings.whisper_device)
     return VoiceNoteTranscriber(whisper, adapters, http)
+
+
+async def _maintain_periodically(dsn: str, interval: float) -> None:
+    """Partitions ahead, retention and analytics refresh, now and then every interval."""
+    while True:
+        try:
+            con = await connect_admin(dsn)
+            try:
+                report = await maintain(con)
+            finally:
+                await con.close()
+            log.info(
+                "maintenance.done",
+                created=len(report.created_partitions),
+                dropped=len(report.dropped_partitions),
+                deleted=sum(report.deleted_rows.values()),
+            )
+        except Exception as exc:  # noqa: BLE001 - the next run tries again
+            log.warning("maintenance.failed", error=repr(exc))
+        await asyncio.sleep(interval)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -99,9 +99,20 @@ class PgOutboxStore:
         await self._sent.submit(_Sent(message, provider_ids[0] if provider_ids else None, note))
 
     async def mark_failed(self, message: OutboundMessage, reason: str) -> None:
+        """Dead letter: the row is marked failed and the audit trail records it, in one commit."""
         async with self._pool.acquire() as con, con.transaction():
             await act_for(con, message.org_id)
             await con.execute(QUERIES["messages/mark_failed"], message.event_id, message.ts, reason)
+            await con.execute(
+                QUERIES["audit/insert_event"],
+                message.org_id,
+                "system",
+                "outbox",
+                "outbox.dead_lettered",
+                "message",
+                message.event_id,
+                {"reason": reason, "channel": message.channel_kind, "conversation_id": message.conversation_id},
+            )
 
     async def pending_outbound(self, org_id: str, limit: int) -> Sequence[OutboundMessage]:
         async with self._pool.acquire() as con, con.transaction():

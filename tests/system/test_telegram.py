@@ -243,3 +243,29 @@ async def test_channel_secrets_are_sealed_at_rest_and_never_logged(
     logged = capsys.readouterr()
     assert fake.token not in logged.out + logged.err
     assert SECRET not in logged.out + logged.err
+
+
+async def test_a_dead_letter_leaves_a_verifiable_audit_row(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    from storage.audit import verify_audit_chain
+
+    async with FakeTelegram() as fake:
+        write_bot(tmp_path / "bots", "tgecho", telegram_channel(fake))
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        fake.fail_next(403, 1, method="sendMessage", description="Forbidden: bot was blocked by the user")
+        assert await post_update(server, text_update(80, 11, "blocked")) == 200
+        for _ in range(50):
+            if await count_rows(settings, "SELECT count(*) FROM audit_logs") == 1:
+                break
+            await asyncio.sleep(0.1)
+        con = await asyncpg.connect(settings.database_url)
+        try:
+            row = await con.fetchrow("SELECT action, target_type, metadata FROM audit_logs")
+            verification = await verify_audit_chain(con)
+        finally:
+            await con.close()
+        assert row["action"] == "outbox.dead_lettered" and row["target_type"] == "message"
+        assert "blocked by the user" in json.loads(row["metadata"])["reason"]
+        assert verification.ok and verification.rows_checked == 1
