@@ -63,6 +63,7 @@ async def build_app(
             web.get("/metrics", metrics_view),
             *runtime.webchat.routes(),
             *runtime.ingress.routes(),
+            *runtime.desk.routes(),
         ]
     )
     app.on_shutdown.append(_close_sockets)

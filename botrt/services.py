@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import asyncpg
 from adapters.webchat.adapter import WebchatAdapter
 from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
 from botrt.database import database_dsn
+from botrt.desk import AgentDesk
 from botrt.ingress import Ingress
 from botrt.voice_notes import VoiceNoteTranscriber
 from engine.botfile import BotFile, load_bots, resolve_env
@@ -23,7 +25,7 @@ from engine.engine import BotEngine
 from engine.speech import WhisperTranscriber, default_model
 from runtime.bus import LaneBus
 from runtime.config import Settings
-from runtime.events import Outbound, PipelineInput
+from runtime.events import ConversationTimeout, Outbound, PipelineInput
 from runtime.hooks import HookRegistry, load_entry_point_plugin
 from runtime.logging import get_logger
 from runtime.outbox import Outbox
@@ -32,6 +34,7 @@ from runtime.ports import ChannelRef
 from storage.bots import ChannelSpec, store_channel_secrets, sync_bot
 from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
 from storage.delivery import PgContactDirectory, PgOutboxStore
+from storage.handoffs import idle_conversations
 from storage.maintenance import maintain
 from storage.migrations import migrate, schema_files
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
@@ -56,6 +59,7 @@ class Runtime:
     hooks: HookRegistry
     webchat: WebchatAdapter
     ingress: Ingress
+    desk: AgentDesk
     channels: dict[str, ChannelRef]
     expected_migrations: frozenset[str]
 
@@ -195,7 +199,22 @@ async def open_runtime(
         )
         delivery = _Delivery(outbox)
         transcriber = _voice_notes(settings, platform, http)
-        pipeline = Pipeline(store=store, engine=engine, hooks=hooks, delivery=delivery, transcriber=transcriber)
+        contacts = PgContactDirectory(pool)
+        org_ids = sorted({c.org_id for c in channels.values()})
+
+        async def publish_control(key: str, event: PipelineInput) -> None:
+            await publish(key, event)  # defined below, once the pipeline exists
+
+        desk = AgentDesk(token=settings.admin_token, pool=pool, publish=publish_control, org_ids=org_ids)
+        pipeline = Pipeline(
+            store=store,
+            engine=engine,
+            hooks=hooks,
+            delivery=delivery,
+            transcriber=transcriber,
+            desk=desk,
+            on_ended=lambda snapshot: contacts.forget(snapshot.channel_id, snapshot.recipient),
+        )
         bus: LaneBus[PipelineInput] = LaneBus(
             handler=pipeline.handle, lanes=settings.lanes, queue_size=settings.lane_queue_size, name="pipeline"
         )
@@ -213,7 +232,7 @@ async def open_runtime(
         capacity = settings.lanes * settings.lane_queue_size
         ingress = Ingress(
             channels=platform,
-            contacts=PgContactDirectory(pool),
+            contacts=contacts,
             inbox=inbox,
             publish=publish,
             saturated=lambda: bus.depth() >= 0.9 * capacity,
@@ -233,7 +252,6 @@ async def open_runtime(
         stack.push_async_callback(drain)
         stack.push_async_callback(hooks.notify, "shutdown")
 
-        org_ids = sorted({c.org_id for c in channels.values()})
         recovered = 0
         for org_id in org_ids:
             for event in await store.pending_inbound(org_id, RECOVERY_BATCH):
@@ -246,6 +264,11 @@ async def open_runtime(
         stack.push_async_callback(_cancel, sweeper)
         maintainer = asyncio.create_task(_maintain_periodically(dsn, MAINTENANCE_INTERVAL_S), name="maintenance")
         stack.push_async_callback(_cancel, maintainer)
+        idler = asyncio.create_task(
+            _end_idle(pool, publish, org_ids, settings.idle_timeout), name="end-idle-conversations"
+        )
+        stack.push_async_callback(_cancel, idler)
+        stack.push_async_callback(desk.close)
         log.info(
             "runtime.ready",
             bots=len(bots),
@@ -261,6 +284,7 @@ async def open_runtime(
             hooks=hooks,
             webchat=webchat,
             ingress=ingress,
+            desk=desk,
             channels=channels,
             expected_migrations=frozenset(p.name for p in schema_files()),
         )
@@ -298,6 +322,31 @@ async def _maintain_periodically(dsn: str, interval: float) -> None:
         except Exception as exc:  # noqa: BLE001 - the next run tries again
             log.warning("maintenance.failed", error=repr(exc))
         await asyncio.sleep(interval)
+
+
+async def _end_idle(pool: asyncpg.Pool, publish: Any, org_ids: list[str], idle_timeout: float) -> None:
+    """Ends conversations idle past the timeout, through their lanes (so order holds)."""
+    interval = max(1.0, min(300.0, idle_timeout / 10))
+    while True:
+        await asyncio.sleep(interval)
+        for org_id in org_ids:
+            try:
+                idle = await idle_conversations(pool, org_id, idle_timeout)
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.warning("idle_sweep.failed", error=repr(exc))
+                continue
+            for conversation_id in idle:
+                await publish(
+                    conversation_id,
+                    ConversationTimeout(
+                        event_id=str(uuid.uuid4()),
+                        org_id=org_id,
+                        conversation_id=conversation_id,
+                        channel_id="",
+                        channel_kind="",
+                        ts=time.time(),
+                    ),
+                )
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -24,6 +24,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None
     bots: str = "./bots"
     secret_key: str | None = None
+    # Operator token for the live-agent console and /api/v1 until API keys arrive; unset: refused.
+    admin_token: str | None = None
+    # Conversations with no message for this many seconds end (the next message starts anew).
+    idle_timeout: float = 24 * 3600.0
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None

@@ -94,9 +94,43 @@ class ConversationStarted(Event, frozen=True, gc=False):
     priority: ClassVar[int] = 10
 
 
+class AgentReply(Event, frozen=True, gc=False):
+    """A human agent's message for the user of a handed-off conversation."""
+
+    priority: ClassVar[int] = 10
+    text: str
+    agent: str
+
+
+class HandoffChange(Event, frozen=True, gc=False):
+    """An operator takes a conversation over (action "take") or hands it back ("return")."""
+
+    priority: ClassVar[int] = 10
+    action: str  # take | return
+    agent: str
+    reason: str | None = None
+
+
+class ConversationTimeout(Event, frozen=True, gc=False):
+    """The conversation was idle too long and ends."""
+
+    priority: ClassVar[int] = 10
+
+
 Inbound = InboundText | InboundMedia | InboundPostback | InboundLocation | InboundStatus
 InboundMessage = InboundText | InboundMedia | InboundPostback | InboundLocation
-PipelineInput = InboundText | InboundMedia | InboundPostback | InboundLocation | InboundStatus | ConversationStarted
+Control = AgentReply | HandoffChange | ConversationTimeout
+PipelineInput = (
+    InboundText
+    | InboundMedia
+    | InboundPostback
+    | InboundLocation
+    | InboundStatus
+    | ConversationStarted
+    | AgentReply
+    | HandoffChange
+    | ConversationTimeout
+)
 
 # ---- outbound ------------------------------------------------------------------------------
 
@@ -135,6 +169,9 @@ AnyEvent = (
     | InboundLocation
     | InboundStatus
     | ConversationStarted
+    | AgentReply
+    | HandoffChange
+    | ConversationTimeout
     | OutboundText
     | OutboundMedia
     | OutboundTyping

@@ -11,6 +11,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final, final
 
 import msgspec
@@ -18,7 +19,14 @@ import structlog
 
 from runtime import metrics
 from runtime.events import (
+    AgentReply,
+    Control,
     ConversationStarted,
+    ConversationTimeout,
+    HandoffChange,
+    InboundLocation,
+    InboundPostback,
+    OutboundText,
     InboundMedia,
     InboundMessage,
     InboundStatus,
@@ -34,6 +42,7 @@ from runtime.ports import (
     ConversationStore,
     Delivery,
     EngineResult,
+    HandoffDesk,
     Transcriber,
     TurnEngine,
     TurnRecord,
@@ -58,8 +67,12 @@ class Pipeline:
         cache_size: int = 20_000,
         typing_after: float = 0.3,
         transcriber: Transcriber | None = None,
+        desk: HandoffDesk | None = None,
+        on_ended: Callable[[ConversationSnapshot], None] | None = None,
     ) -> None:
         self._transcriber = transcriber
+        self._desk = desk
+        self._on_ended = on_ended
         self._store = store
         self._engine = engine
         self._hooks = hooks
@@ -124,7 +137,7 @@ class Pipeline:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    async def _turn(self, event: ConversationStarted | InboundMessage) -> str:
+    async def _turn(self, event: ConversationStarted | InboundMessage | Control) -> str:
         snapshot = await self._snapshot(event)
         if snapshot is None:
             log.warning("turn.unknown_conversation")
@@ -137,30 +150,53 @@ class Pipeline:
             channel_kind=snapshot.channel_kind,
             slots=dict(snapshot.state.get("slots", {})),
         )
-        inbound: InboundMessage | None = None
-        transcript: str | None = None
-        typing_timer: asyncio.TimerHandle | None = None
+        match event:
+            case AgentReply():
+                return await self._agent_reply(snapshot, event, ctx)
+            case HandoffChange():
+                return await self._handoff_change(snapshot, event, ctx)
+            case ConversationTimeout():
+                return await self._timeout(snapshot, ctx)
+        if snapshot.status == "ended":
+            # A message reached an ended conversation (a stale route): it starts over.
+            snapshot = msgspec.structs.replace(snapshot, status="active", state={})
         if not snapshot.state:
             await self._hooks.notify("conversation_started", ctx)
         if isinstance(event, ConversationStarted):
             result = await self._engine.step(snapshot, event, ctx)
+            return await self._commit(snapshot, ctx, result, inbound=None)
+        transcript = await self._transcribe(event)
+        said = _as_text(event, transcript) if transcript is not None else event
+        if snapshot.status == "handoff":
+            # A human has the conversation: the bot stays silent and the agents see the message.
+            await self._store.commit_turn(TurnRecord(conversation=snapshot, inbound=event, outbound=(), transcript=transcript))
+            if self._desk is not None:
+                await self._desk.user_message(snapshot, said, _text_of(said))
+            return "to_human"
+        hooked = await self._hooks.run_inbound(said, ctx)
+        if isinstance(hooked, Drop):
+            result = EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
+        elif isinstance(hooked, Reply):
+            result = EngineResult(state=snapshot.state, messages=hooked.messages, status=snapshot.status)
         else:
-            inbound = event
-            transcript = await self._transcribe(event)
-            if transcript is not None:
-                # A voice note is handled as what was said.
-                event = _as_text(event, transcript)  # type: ignore[arg-type]
-            hooked = await self._hooks.run_inbound(event, ctx)
-            if isinstance(hooked, Drop):
-                result = EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
-            elif isinstance(hooked, Reply):
-                result = EngineResult(state=snapshot.state, messages=hooked.messages, status=snapshot.status)
-            else:
-                typing_timer = asyncio.get_running_loop().call_later(self._typing_after, self._send_typing, snapshot)
-                try:
-                    result = await self._engine.step(snapshot, hooked, ctx)  # type: ignore[arg-type]
-                finally:
-                    typing_timer.cancel()
+            typing_timer = asyncio.get_running_loop().call_later(self._typing_after, self._send_typing, snapshot)
+            try:
+                result = await self._engine.step(snapshot, hooked, ctx)  # type: ignore[arg-type]
+            finally:
+                typing_timer.cancel()
+        return await self._commit(snapshot, ctx, result, inbound=event, transcript=transcript)
+
+    async def _commit(
+        self,
+        snapshot: ConversationSnapshot,
+        ctx: HookContext,
+        result: EngineResult,
+        *,
+        inbound: InboundMessage | None,
+        transcript: str | None = None,
+        handoff_closed: str | None = None,
+    ) -> str:
+        """Numbers, stores, then delivers a turn's messages; notes a new handoff request."""
         outbound: list[OutboundMessage] = []
         seq = snapshot.last_seq
         for message in result.messages:
@@ -169,16 +205,71 @@ class Pipeline:
                 continue
             seq += 1
             outbound.append(msgspec.structs.replace(kept, seq=seq, recipient=snapshot.recipient))
+        requested = result.status == "handoff" and snapshot.status != "handoff"
         updated = msgspec.structs.replace(snapshot, state=result.state, last_seq=seq, status=result.status)
         await self._store.commit_turn(
-            TurnRecord(conversation=updated, inbound=inbound, outbound=tuple(outbound), transcript=transcript)
+            TurnRecord(
+                conversation=updated,
+                inbound=inbound,
+                outbound=tuple(outbound),
+                transcript=transcript,
+                handoff_requested=("bot", result.handoff_reason) if requested else None,
+                handoff_closed=handoff_closed,
+            )
         )
         self._remember(updated)
         for message in outbound:
             metrics.MESSAGES_OUT.labels(channel=message.channel_kind).inc()
             await self._delivery.deliver(message)
             await self._hooks.notify("sent", message, None, ctx)
+        if requested:
+            await self._hooks.notify("handoff", ctx)
+            if self._desk is not None:
+                await self._desk.requested(updated, result.handoff_reason, "bot")
         return f"replied:{len(outbound)}"
+
+    async def _agent_reply(self, snapshot: ConversationSnapshot, event: AgentReply, ctx: HookContext) -> str:
+        message = OutboundText(
+            event_id=str(uuid.uuid4()),
+            org_id=snapshot.org_id,
+            conversation_id=snapshot.conversation_id,
+            channel_id=snapshot.channel_id,
+            channel_kind=snapshot.channel_kind,
+            ts=time.time(),
+            text=event.text,
+        )
+        # An agent who answers a conversation the bot still has takes it over.
+        status = "handoff" if snapshot.status != "ended" else "ended"
+        result = EngineResult(state=snapshot.state, messages=(message,), status=status, handoff_reason="agent replied")
+        return await self._commit(snapshot, ctx, result, inbound=None)
+
+    async def _handoff_change(self, snapshot: ConversationSnapshot, event: HandoffChange, ctx: HookContext) -> str:
+        if event.action == "take":
+            if snapshot.status == "handoff":
+                return "already_human"
+            result = EngineResult(state=snapshot.state, messages=(), status="handoff", handoff_reason=event.reason)
+            return await self._commit(snapshot, ctx, result, inbound=None)
+        if snapshot.status != "handoff":
+            return "not_handed_off"
+        result = EngineResult(state=snapshot.state, messages=(), status="active")
+        outcome = await self._commit(snapshot, ctx, result, inbound=None, handoff_closed="returned")
+        if self._desk is not None:
+            await self._desk.returned(msgspec.structs.replace(snapshot, status="active"), event.agent)
+        return outcome
+
+    async def _timeout(self, snapshot: ConversationSnapshot, ctx: HookContext) -> str:
+        if snapshot.status == "ended":
+            return "already_ended"
+        closed = "abandoned" if snapshot.status == "handoff" else None
+        result = EngineResult(state=snapshot.state, messages=(), status="ended")
+        await self._commit(snapshot, ctx, result, inbound=None, handoff_closed=closed)
+        self._cache.pop(snapshot.conversation_id, None)
+        await self._hooks.notify("conversation_ended", ctx)
+        if self._desk is not None:
+            await self._desk.ended(snapshot)
+        if self._on_ended is not None:
+            self._on_ended(snapshot)
+        return "ended"
 
     async def _transcribe(self, event: InboundMessage) -> str | None:
         if self._transcriber is None or not isinstance(event, InboundMedia):
@@ -204,6 +295,19 @@ class Pipeline:
         task = asyncio.get_running_loop().create_task(self._delivery.deliver(typing), name="deliver-typing")
         _background.add(task)
         task.add_done_callback(_background.discard)
+
+
+def _text_of(event: InboundMessage) -> str:
+    match event:
+        case InboundText(text=text):
+            return text
+        case InboundPostback(payload=payload, title=title):
+            return title or payload
+        case InboundMedia(media=media, text=text):
+            return text or f"[{media.kind}]"
+        case InboundLocation(latitude=lat, longitude=lon, name=name):
+            return name or f"[location {lat},{lon}]"
+    return ""
 
 
 def _as_text(event: InboundMedia, text: str) -> InboundText:

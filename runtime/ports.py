@@ -56,14 +56,18 @@ class TurnRecord(msgspec.Struct, frozen=True, kw_only=True):
     outbound: tuple[OutboundMessage, ...]
     # A voice note's transcript, stored with the inbound message.
     transcript: str | None = None
+    # Handoff bookkeeping: a new request (who asked, why), or how an open one ended.
+    handoff_requested: tuple[str, str | None] | None = None
+    handoff_closed: str | None = None  # returned | resolved | abandoned
 
 
 class EngineResult(msgspec.Struct, frozen=True, kw_only=True):
-    """What the engine decided for a turn."""
+    """What the engine decided for a turn; status "handoff" asks for a human."""
 
     state: dict[str, Any]
     messages: tuple[OutboundMessage, ...]
     status: str = "active"
+    handoff_reason: str | None = None
 
 
 class SessionOpened(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +131,18 @@ class Transcriber(Protocol):
     """Turns a voice note into text (None when it cannot: no audio, unsupported channel)."""
 
     async def transcribe(self, event: InboundMedia) -> str | None: ...
+
+
+class HandoffDesk(Protocol):
+    """Where handed-off conversations surface for human agents (the live-agent console)."""
+
+    async def requested(self, snapshot: ConversationSnapshot, reason: str | None, by: str) -> None: ...
+
+    async def user_message(self, snapshot: ConversationSnapshot, event: InboundMessage, text: str) -> None: ...
+
+    async def returned(self, snapshot: ConversationSnapshot, agent: str) -> None: ...
+
+    async def ended(self, snapshot: ConversationSnapshot) -> None: ...
 
 
 class Delivery(Protocol):

@@ -136,6 +136,22 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
                 [t.inbound.ts for t in done],  # type: ignore[union-attr]
                 [t.transcript for t in done],
             )
+        requested = [t for t in group if t.handoff_requested is not None]
+        if requested:
+            await con.execute(
+                QUERIES["handoffs/insert_requested"],
+                [t.conversation.org_id for t in requested],
+                [t.conversation.conversation_id for t in requested],
+                [t.handoff_requested[0] for t in requested],  # type: ignore[index]
+                [t.handoff_requested[1] for t in requested],  # type: ignore[index]
+            )
+        closed = [t for t in group if t.handoff_closed is not None]
+        if closed:
+            await con.execute(
+                QUERIES["handoffs/close_open"],
+                [t.conversation.conversation_id for t in closed],
+                [t.handoff_closed for t in closed],
+            )
         await _insert_messages(
             con,
             [

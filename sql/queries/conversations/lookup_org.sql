@@ -1,0 +1,1 @@
+SELECT botrt_lookup_conversation($1);
