@@ -1,66 +1,22 @@
-"""Bot files: TOML with [bot], [flow], [[channels]] and plugins, validated with msgspec."""
+"""Bot files: TOML with [bot], [flow], [nlu], [[channels]] and plugins, validated with msgspec."""
 
 from __future__ import annotations
 
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import msgspec
 
-from engine.errors import BotFileError, FlowError
+from engine.errors import BotFileError, FlowError, NluSpecError
+from engine.flowspec import FlowSpec, parse_flow, validate_flow
+from engine.nlu.spec import NluSpec, validate_nlu
 
 SLUG: Final = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _ENV_REF: Final = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-
-
-class ButtonSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    title: str
-    payload: str | None = None
-
-
-class CaseSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A branch case: when slot equals (or is one of) the values, go to next."""
-
-    slot: str
-    next: str
-    equals: str | None = None
-    one_of: list[str] = []
-
-
-NodeKind = Literal["say", "ask", "branch", "jump", "end"]
-Validation = Literal["text", "number", "email", "choice", "regex"]
-
-
-class NodeSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    id: str
-    kind: NodeKind
-    text: str | None = None
-    buttons: list[ButtonSpec] = []
-    next: str | None = None
-    # ask
-    slot: str | None = None
-    prompt: str | None = None
-    validate: Validation = "text"
-    choices: list[str] = []
-    pattern: str | None = None
-    retry: str | None = None
-    max_retries: int = 2
-    # branch
-    cases: list[CaseSpec] = []
-    default: str | None = None
-    # jump
-    target: str | None = None
-
-
-class FlowSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    start: str
-    nodes: list[NodeSpec]
-    fallback: str = "Sorry, I didn't get that."
-    restart_keywords: list[str] = msgspec.field(default_factory=lambda: ["restart", "start over"])
-    version: int = 1
 
 
 class BotSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -80,6 +36,7 @@ class ChannelFileSpec(msgspec.Struct, frozen=True, kw_only=True):
 class BotFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     bot: BotSpec
     flow: FlowSpec
+    nlu: NluSpec | None = None
     channels: list[dict[str, Any]] = []
     plugins: list[str] = []
     plugin_config: dict[str, dict[str, Any]] = {}
@@ -90,7 +47,7 @@ class BotFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         return [msgspec.convert(c, ChannelFileSpec, strict=False) for c in self.channels]
 
 
-def resolve_env(value: Any, environ: dict[str, str] | None = None) -> Any:
+def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
     """Replaces "${NAME}" strings with the environment variable, recursively."""
     env = os.environ if environ is None else environ
     if isinstance(value, str):
@@ -108,58 +65,17 @@ def resolve_env(value: Any, environ: dict[str, str] | None = None) -> Any:
     return value
 
 
-def validate_flow(flow: FlowSpec) -> None:
-    """Checks edges and reachability; raises FlowError naming the node."""
-    ids: dict[str, NodeSpec] = {}
-    for node in flow.nodes:
-        if node.id in ids:
-            raise FlowError(node.id, "defined twice")
-        ids[node.id] = node
-    if flow.start not in ids:
-        raise FlowError(flow.start, "is the start node but does not exist")
-    for node in flow.nodes:
-        match node.kind:
-            case "say":
-                if node.text is None:
-                    raise FlowError(node.id, "a say node needs text")
-            case "ask":
-                if not node.slot:
-                    raise FlowError(node.id, "an ask node needs a slot (the prompt is optional)")
-                if node.validate == "choice" and not node.choices:
-                    raise FlowError(node.id, "a choice question needs choices")
-                if node.validate == "regex":
-                    if not node.pattern:
-                        raise FlowError(node.id, "a regex question needs pattern")
-                    try:
-                        re.compile(node.pattern)
-                    except re.error as exc:
-                        raise FlowError(node.id, f"pattern does not compile: {exc}") from exc
-            case "jump":
-                if not node.target:
-                    raise FlowError(node.id, "a jump node needs target")
-            case "branch":
-                if not node.cases and not node.default:
-                    raise FlowError(node.id, "a branch node needs cases or a default")
-        for edge in _edges(node):
-            if edge not in ids:
-                raise FlowError(node.id, f"points to {edge!r}, which does not exist")
-    reachable: set[str] = set()
-    todo = [flow.start]
-    while todo:
-        current = todo.pop()
-        if current in reachable:
-            continue
-        reachable.add(current)
-        todo.extend(_edges(ids[current]))
-    for node in flow.nodes:
-        if node.id not in reachable:
-            raise FlowError(node.id, f"is unreachable from the start node {flow.start!r}")
-
-
-def _edges(node: NodeSpec) -> list[str]:
-    edges = [e for e in (node.next, node.target, node.default) if e]
-    edges.extend(case.next for case in node.cases)
-    return edges
+def validate_bot(bot: BotFile) -> None:
+    """Checks the NLU, then the flow against the intents and entities it may use."""
+    if bot.nlu is None:
+        # Without [nlu] no message is understood: routers see only "/intent" button payloads,
+        # and an ask node has no entities to fill from.
+        validate_flow(bot.flow, intents=None, entities=set())
+        return
+    validate_nlu(bot.nlu)
+    intents = {i.name for i in bot.nlu.intents} | {bot.nlu.fallback_intent}
+    entities = {e.name for e in bot.nlu.entities} | set(bot.nlu.builtins)
+    validate_flow(bot.flow, intents=intents, entities=entities)
 
 
 def load_bot_file(path: Path) -> BotFile:
@@ -176,6 +92,11 @@ def load_bot_file(path: Path) -> BotFile:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise BotFileError(str(flow_path), f"cannot read flow: {exc}") from exc
     try:
+        # Nodes first, one by one, so an unknown kind or a bad field names its node.
+        parse_flow(raw.get("flow"))
+    except FlowError as exc:
+        raise BotFileError(str(path), str(exc)) from exc
+    try:
         bot = msgspec.convert({**raw, "path": str(path)}, BotFile)
         if not re.match(SLUG, bot.bot.slug):
             raise BotFileError(str(path), f"bot slug {bot.bot.slug!r} must match {SLUG}")
@@ -183,8 +104,8 @@ def load_bot_file(path: Path) -> BotFile:
     except msgspec.ValidationError as exc:
         raise BotFileError(str(path), str(exc)) from exc
     try:
-        validate_flow(bot.flow)
-    except FlowError as exc:
+        validate_bot(bot)
+    except (FlowError, NluSpecError) as exc:
         raise BotFileError(str(path), str(exc)) from exc
     return bot
 

@@ -7,7 +7,8 @@ import uuid
 from typing import final
 
 from engine.botfile import BotFile
-from engine.flow import FlowRunner, Said, TurnOutput, UserInput
+from engine.flow import BotFlows, HttpCaller, NodeServices, Said, TurnContext, TurnOutput, UserInput
+from engine.nlu import Nlu, Understanding
 from runtime.events import (
     ConversationStarted,
     InboundLocation,
@@ -25,16 +26,40 @@ from runtime.ports import ConversationSnapshot, EngineResult
 class BotEngine:
     """Runs each bot's flow; bots are registered by id once their rows exist."""
 
-    def __init__(self) -> None:
-        self._runners: dict[str, FlowRunner] = {}
+    def __init__(self, *, services: NodeServices | None = None, http: HttpCaller | None = None) -> None:
+        self._flows: dict[str, BotFlows] = {}
+        self._nlu: dict[str, Nlu] = {}
         self._slugs: dict[str, str] = {}
+        self._services = services
+        self._http = http
 
-    def add_bot(self, bot_id: str, bot: BotFile) -> None:
-        self._runners[bot_id] = FlowRunner(bot.flow)
+    def add_bot(self, bot_id: str, bot: BotFile, *, version: int | None = None) -> None:
+        """Loads (another version of) a bot; conversations already running keep their version."""
+        flows = self._flows.setdefault(bot_id, BotFlows(services=self._services, http=self._http))
+        flows.add(bot.flow.version if version is None else version, bot.flow)
         self._slugs[bot_id] = bot.bot.slug
+        if bot.nlu is not None:
+            self._nlu[bot_id] = Nlu.lexical(bot.nlu)
+
+    def set_nlu(self, bot_id: str, nlu: Nlu) -> None:
+        """Replaces a bot's NLU, e.g. with one built on an embedder (Nlu.build)."""
+        self._nlu[bot_id] = nlu
+
+    def flows(self, bot_id: str) -> BotFlows | None:
+        """The loaded versions of a bot's flow."""
+        return self._flows.get(bot_id)
 
     def bot_slug(self, bot_id: str) -> str:
         return self._slugs.get(bot_id, "")
+
+    async def understand(self, bot_id: str, text: str, payload: str | None = None) -> Understanding | None:
+        """The bot's NLU result for a message; None when the bot has no [nlu] table."""
+        nlu = self._nlu.get(bot_id)
+        flows = self._flows.get(bot_id)
+        if nlu is None or flows is None:
+            return None
+        # Relative dates ("tomorrow") are resolved in the flow's time zone.
+        return await nlu.understand(text, payload=payload, today=flows.current.now().date())
 
     async def step(
         self,
@@ -42,36 +67,42 @@ class BotEngine:
         event: InboundMessage | ConversationStarted,
         ctx: HookContext,
     ) -> EngineResult:
-        runner = self._runners.get(snapshot.bot_id)
-        if runner is None:
+        flows = self._flows.get(snapshot.bot_id)
+        if flows is None:
             return EngineResult(state=snapshot.state, messages=(), status=snapshot.status)
-        state = snapshot.state
-        if isinstance(event, ConversationStarted):
-            output = runner.start()
-        else:
-            if not state:
-                # A conversation's first message starts the flow. If the flow opens by greeting or
-                # asking, that is the answer; if it opens with a silent question, the message answers it.
-                output = runner.start()
-                if output.said:
-                    return self._result(snapshot, output)
-                state = output.state
-            match event:
-                case InboundText(text=text):
-                    output = runner.handle(state, UserInput(text=text))
-                case InboundPostback(payload=payload, title=title):
-                    output = runner.handle(state, UserInput(text=title or payload, payload=payload))
-                case InboundMedia(text=text):
-                    output = runner.handle(state, UserInput(text=text or ""))
-                case InboundLocation(latitude=lat, longitude=lon, name=name):
-                    output = runner.handle(state, UserInput(text=name or f"{lat},{lon}"))
-        return self._result(snapshot, output)
+        runner = flows.runner_for(snapshot.state)
+        turn = TurnContext(
+            channel=snapshot.channel_kind,
+            conversation_id=snapshot.conversation_id,
+            bot_id=snapshot.bot_id,
+            org_id=snapshot.org_id,
+        )
+        match event:
+            case ConversationStarted():
+                return self._result(snapshot, await runner.start(context=turn))
+            case InboundText(text=text):
+                said = UserInput(text=text)
+            case InboundPostback(payload=payload, title=title):
+                said = UserInput(text=title or payload, payload=payload)
+            case InboundMedia(text=text):
+                said = UserInput(text=text or "")
+            case InboundLocation(latitude=lat, longitude=lon, name=name):
+                said = UserInput(text=name or f"{lat},{lon}")
+        if said.text or said.payload:
+            understanding = await self.understand(snapshot.bot_id, said.text, said.payload)
+            said = UserInput(text=said.text, payload=said.payload, understanding=understanding)
+        if not snapshot.state:
+            # The first message starts the flow: a router routes it, a silent opening question
+            # (an ask without prompt) takes it as the answer, anything else greets or asks first.
+            return self._result(snapshot, await runner.start(said, turn))
+        return self._result(snapshot, await runner.handle(snapshot.state, said, turn))
 
     def _result(self, snapshot: ConversationSnapshot, output: TurnOutput) -> EngineResult:
         return EngineResult(
             state=output.state,
             messages=tuple(self._message(snapshot, said) for said in output.said),
-            status=snapshot.status,
+            status=output.status,
+            handoff_reason=output.handoff.reason if output.handoff is not None else None,
         )
 
     @staticmethod
