@@ -13,25 +13,32 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import msgspec
 
 from adapters.webchat.adapter import WebchatAdapter
 from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
 from botrt.database import database_dsn
 from botrt.desk import AgentDesk
 from botrt.ingress import Ingress
+from botrt.llm_transport import AiohttpTransport
 from botrt.voice_notes import VoiceNoteTranscriber
 from engine.botfile import BotFile, load_bots, resolve_env
+from engine.agent_setup import build_agents
 from engine.engine import BotEngine
+from engine.flowspec import parse_flow
+from engine.node_services import EngineServices
 from engine.speech import WhisperTranscriber, default_model
 from runtime.bus import LaneBus
 from runtime.config import Settings
-from runtime.events import ConversationTimeout, Outbound, PipelineInput
+from runtime.errors import ConfigError
+from runtime.events import ConversationTimeout, Outbound, OutboundDelta, PipelineInput
 from runtime.hooks import HookRegistry, load_entry_point_plugin
 from runtime.logging import get_logger
 from runtime.outbox import Outbox
 from runtime.pipeline import Pipeline
 from runtime.ports import ChannelRef
-from storage.bots import ChannelSpec, store_channel_secrets, sync_bot
+from storage.agents import PgAgentRecorder, PgUsageMeter, sync_agent
+from storage.bots import ChannelSpec, publish_flow, store_channel_secrets, sync_bot
 from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
 from storage.delivery import PgContactDirectory, PgOutboxStore
 from storage.handoffs import idle_conversations
@@ -75,17 +82,24 @@ class _Delivery:
         if event.channel_kind == "webchat":
             if self.webchat is not None:
                 await self.webchat.deliver(event)
+        elif isinstance(event, OutboundDelta):
+            return  # chat platforms get the final message, never a burst of fragments
         elif self.outbox.handles(event.channel_id):
             await self.outbox.deliver(event)
         else:
             log.warning("delivery.no_adapter", channel_kind=event.channel_kind)
 
 
-async def register_bots(
-    dsn: str, bots: list[BotFile], engine: BotEngine, box: SecretBox
-) -> dict[str, ChannelRef]:
-    """Writes the bots' rows (channel secrets sealed) and returns their channels by slug."""
+class RegisteredBots(msgspec.Struct, kw_only=True):
+    channels: dict[str, ChannelRef]
+    # bot id -> (bot file, agent name -> agent row id)
+    bots: dict[str, tuple[BotFile, dict[str, str]]]
+
+
+async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine, box: SecretBox) -> RegisteredBots:
+    """Writes the bots' rows (flow versions, agents, channel secrets sealed) and loads their flows."""
     channels: dict[str, ChannelRef] = {}
+    registered: dict[str, tuple[BotFile, dict[str, str]]] = {}
     con = await connect_admin(dsn)
     try:
         await register_admin_codecs(con)
@@ -96,13 +110,36 @@ async def register_bots(
                 org_slug=bot.bot.org,
                 bot_slug=bot.bot.slug,
                 name=bot.bot.name,
-                definition={"flow": _flow_json(bot), "plugins": bot.plugins, "path": bot.path},
+                definition={"plugins": bot.plugins, "path": bot.path, "agents": sorted(bot.agents)},
                 channels=[
                     ChannelSpec(kind=spec.type, slug=spec.slug, config=redacted(raw))
                     for spec, raw in zip(specs, bot.channels, strict=True)
                 ],
             )
-            engine.add_bot(synced.bot_id, bot)
+            graph = msgspec.to_builtins(bot.flow)
+            version, older = await publish_flow(
+                con, org_id=synced.org_id, bot_id=synced.bot_id, graph=graph, source=bot.path
+            )
+            engine.add_bot(synced.bot_id, bot, version=version)
+            flows = engine.flows(synced.bot_id)
+            for stored in older:
+                # Conversations started on an older version finish on it.
+                try:
+                    flows.add(stored.version, parse_flow(stored.graph), publish=False)  # type: ignore[union-attr]
+                except Exception as exc:  # noqa: BLE001 - an old graph that no longer parses is skipped
+                    log.warning("flow.version_skipped", bot=bot.bot.slug, version=stored.version, error=str(exc))
+            agent_ids: dict[str, str] = {}
+            async with con.transaction():
+                for name, agent in bot.agents.items():
+                    agent_ids[name] = await sync_agent(
+                        con,
+                        org_id=synced.org_id,
+                        bot_id=synced.bot_id,
+                        name=name,
+                        role="router" if agent.specialists else "standalone",
+                        settings=msgspec.to_builtins(agent),
+                    )
+            registered[synced.bot_id] = (bot, agent_ids)
             for spec, raw, channel_id in zip(specs, bot.channels, synced.channel_ids, strict=True):
                 secrets = {k: str(v) for k, v in resolve_env(raw).items() if k in SECRET_KEYS and v}
                 if secrets:
@@ -121,13 +158,7 @@ async def register_bots(
             log.info("bot.loaded", bot=bot.bot.slug, path=bot.path, channels=[c.slug for c in specs])
     finally:
         await con.close()
-    return channels
-
-
-def _flow_json(bot: BotFile) -> Any:
-    import msgspec
-
-    return msgspec.to_builtins(bot.flow)
+    return RegisteredBots(channels=channels, bots=registered)
 
 
 async def migrate_database(dsn: str) -> None:
@@ -167,16 +198,19 @@ async def open_runtime(
     async with AsyncExitStack() as stack:
         dsn = await stack.enter_async_context(database_dsn(settings, stop_embedded=stop_embedded))
         await migrate_database(dsn)
-        engine = BotEngine()
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
+        )
+        transport = AiohttpTransport(session=http)
+        node_services = EngineServices()
+        engine = BotEngine(services=node_services, http=transport)
         bots = load_bots(Path(settings.bots))
         for bot in bots:
             for name in bot.plugins:
                 hooks.register(load_entry_point_plugin(name))
         box = load_secret_box(settings.secret_key, Path(settings.data_dir))
-        channels = await register_bots(dsn, bots, engine, box)
-        http = await stack.enter_async_context(
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
-        )
+        registered = await register_bots(dsn, bots, engine, box)
+        channels = registered.channels
         platform: dict[str, tuple[ChannelRef, Any]] = {
             slug: (ref, build_adapter(ref.kind, ref.config, http))
             for slug, ref in channels.items()
@@ -186,6 +220,7 @@ async def open_runtime(
         stack.push_async_callback(pool.close)
 
         linger = settings.commit_delay_ms / 1000
+        _build_agents(settings, registered, node_services, transport, pool)
         inbox = PgInbox(pool, max_batch=settings.commit_batch_size, linger=linger)
         store = PgConversationStore(pool, max_batch=settings.commit_batch_size, linger=linger)
         outbox_store = PgOutboxStore(pool, max_batch=settings.commit_batch_size, linger=linger)
@@ -229,6 +264,22 @@ async def open_runtime(
 
         webchat = WebchatAdapter(channels=channels, store=PgWebchatStore(pool), inbox=inbox, publish=publish)
         delivery.webchat = webchat
+
+        async def stream_tokens(call: Any, token: str) -> None:
+            if call.context.channel == "webchat":
+                await webchat.deliver(
+                    OutboundDelta(
+                        event_id=str(uuid.uuid4()),
+                        org_id=call.context.org_id,
+                        conversation_id=call.context.conversation_id,
+                        channel_id="",
+                        channel_kind="webchat",
+                        ts=time.time(),
+                        text=token,
+                    )
+                )
+
+        node_services.stream = stream_tokens
         capacity = settings.lanes * settings.lane_queue_size
         ingress = Ingress(
             channels=platform,
@@ -288,6 +339,29 @@ async def open_runtime(
             channels=channels,
             expected_migrations=frozenset(p.name for p in schema_files()),
         )
+
+
+def _build_agents(
+    settings: Settings, registered: RegisteredBots, services: EngineServices, transport: Any, pool: asyncpg.Pool
+) -> None:
+    """Each bot's LLM agents, when an endpoint is configured (flows work without one)."""
+    recorder, meter = PgAgentRecorder(pool), PgUsageMeter(pool)
+    for bot_id, (bot, agent_ids) in registered.bots.items():
+        if not bot.agents:
+            continue
+        try:
+            services.agents[bot_id] = build_agents(
+                bot,
+                settings=settings,
+                agent_ids=agent_ids,
+                transport=transport,
+                http=transport,
+                recorder=recorder,
+                meter=meter,
+                knowledge=services.knowledge_search,
+            )
+        except ConfigError as exc:
+            log.warning("agents.disabled", bot=bot.bot.slug, reason=str(exc))
 
 
 def _voice_notes(

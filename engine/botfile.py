@@ -33,10 +33,41 @@ class ChannelFileSpec(msgspec.Struct, frozen=True, kw_only=True):
     settings: dict[str, Any] = {}
 
 
+class AgentFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An LLM agent in a bot file ([agents.<name>]); unset model settings use BOTRT_LLM_*."""
+
+    system_prompt: str = ""
+    description: str = ""
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None  # "${NAME}" reads the environment
+    temperature: float = 0.2
+    max_steps: int = 6
+    max_tokens: int = 4000
+    wall_time_s: float = 60.0
+    history_window: int = 20
+    # Built-in tools: knowledge_search, set_slot, handoff, end_conversation.
+    tools: list[str] = []
+    # HTTP tools as data: name, description, parameters (JSON schema), http_config {method, url, ...}.
+    http_tools: list[dict[str, Any]] = []
+    # Names of other agents of this bot: makes this agent a router that hands turns to them.
+    specialists: list[str] = []
+    limit_reply: str | None = None
+    error_reply: str | None = None
+
+
+class KnowledgeFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Documents ingested for the bot at start-up (paths relative to the bot file)."""
+
+    sources: list[str] = []
+
+
 class BotFile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     bot: BotSpec
     flow: FlowSpec
     nlu: NluSpec | None = None
+    agents: dict[str, AgentFile] = {}
+    knowledge: KnowledgeFile | None = None
     channels: list[dict[str, Any]] = []
     plugins: list[str] = []
     plugin_config: dict[str, dict[str, Any]] = {}
@@ -65,8 +96,25 @@ def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
     return value
 
 
+def validate_agents(bot: BotFile) -> None:
+    """Agent names, tools and specialists refer to things that exist."""
+    builtins = {"knowledge_search", "set_slot", "handoff", "end_conversation"}
+    for name, agent in bot.agents.items():
+        if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$", name):
+            raise FlowError(name, "agent names are letters, digits, _ and - (at most 63)")
+        unknown = set(agent.tools) - builtins
+        if unknown:
+            raise FlowError(name, f"unknown built-in tools {sorted(unknown)}; known: {sorted(builtins)}")
+        for specialist in agent.specialists:
+            if specialist not in bot.agents or specialist == name:
+                raise FlowError(name, f"specialist {specialist!r} is not another agent of this bot")
+            if bot.agents[specialist].specialists:
+                raise FlowError(name, f"specialist {specialist!r} is itself a router; routers do not nest")
+
+
 def validate_bot(bot: BotFile) -> None:
-    """Checks the NLU, then the flow against the intents and entities it may use."""
+    """Checks agents and the NLU, then the flow against the intents and entities it may use."""
+    validate_agents(bot)
     if bot.nlu is None:
         # Without [nlu] no message is understood: routers see only "/intent" button payloads,
         # and an ask node has no entities to fill from.

@@ -159,7 +159,14 @@ class OutboundTyping(Event, frozen=True, gc=False):
     priority: ClassVar[int] = 5
 
 
-Outbound = OutboundText | OutboundMedia | OutboundTyping
+class OutboundDelta(Event, frozen=True, gc=False):
+    """Streamed tokens of the message being written (the widget shows them); never persisted."""
+
+    priority: ClassVar[int] = 5
+    text: str
+
+
+Outbound = OutboundText | OutboundMedia | OutboundTyping | OutboundDelta
 OutboundMessage = OutboundText | OutboundMedia
 
 AnyEvent = (
@@ -175,6 +182,7 @@ AnyEvent = (
     | OutboundText
     | OutboundMedia
     | OutboundTyping
+    | OutboundDelta
 )
 
 ENCODER: Final = msgspec.json.Encoder()

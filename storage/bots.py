@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,3 +80,24 @@ async def store_channel_secrets(
             await con.execute(QUERIES["bots/upsert_credential"], org_id, channel_id, name, box.seal(value, label))
             written += 1
     return written
+
+
+class FlowVersion(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    graph: dict[str, Any]
+
+
+async def publish_flow(
+    con: asyncpg.Connection, *, org_id: str, bot_id: str, graph: dict[str, Any], source: str
+) -> tuple[int, list[FlowVersion]]:
+    """Stores the flow as a new published version unless unchanged; returns (current, older)."""
+    checksum = hashlib.sha256(msgspec.json.encode(graph, order="sorted")).digest()
+    async with con.transaction():
+        await act_for(con, org_id)
+        rows = await con.fetch(QUERIES["bots/select_flow_versions"], bot_id)
+        stored = [FlowVersion(version=r["version"], graph=r["graph"]) for r in rows]
+        if rows and bytes(rows[-1]["checksum"] or b"") == checksum:
+            return rows[-1]["version"], stored[:-1]
+        version = (rows[-1]["version"] + 1) if rows else 1
+        await con.execute(QUERIES["bots/publish_flow_version"], org_id, bot_id, version, graph, checksum, source)
+    return version, stored

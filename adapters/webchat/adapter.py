@@ -24,6 +24,7 @@ from adapters.webchat.frames import (
     MAX_TEXT_CHARS,
     SERVER_ENCODER,
     Ack,
+    Delta,
     Error,
     Hello,
     Message,
@@ -40,6 +41,7 @@ from runtime.events import (
     InboundPostback,
     InboundText,
     Outbound,
+    OutboundDelta,
     OutboundMedia,
     OutboundText,
     OutboundTyping,
@@ -274,6 +276,9 @@ class WebchatAdapter:
             try:
                 if isinstance(event, OutboundTyping):
                     await conn.send(Typing())
+                elif isinstance(event, OutboundDelta):
+                    async with conn.lock:
+                        await conn.send(Delta(text=event.text))
                 else:
                     async with conn.lock:
                         await self._send_outbound(conn, event)

@@ -1,0 +1,45 @@
+-- Hybrid retrieval for bot $3: the $5 nearest chunks by cosine distance (HNSW) and the $5 best
+-- full-text matches (websearch syntax, ts_rank_cd), fused by reciprocal rank fusion with k = 60:
+-- score = sum over both rankings of 1 / (60 + rank). Ranks, not raw scores, are fused because
+-- cosine distances and ts_rank_cd live on unrelated scales. $1 NULL: full text only.
+-- $4 narrows to one knowledge base by name; $7 is the embedder's model, whose vectors alone
+-- are comparable with the query's. Row-level security confines everything to the tenant.
+WITH kbs AS MATERIALIZED (
+    SELECT kb.id, kb.language, kb.embedding_model
+      FROM bot_knowledge_bases l
+      JOIN knowledge_bases kb ON kb.id = l.knowledge_base_id
+     WHERE l.bot_id = $3 AND ($4::text IS NULL OR kb.name = $4)
+), vector_hits AS MATERIALIZED (
+    SELECT c.id, c.embedding <=> $1::vector AS distance
+      FROM knowledge_chunks c
+     WHERE $1::vector IS NOT NULL
+       AND c.knowledge_base_id IN (SELECT id FROM kbs WHERE embedding_model = $7)
+     ORDER BY c.embedding <=> $1::vector
+     LIMIT $5
+), vector_ranked AS (
+    -- relaxed_order may return near-ties out of order: rank by the exact distance.
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_hits
+), text_hits AS MATERIALIZED (
+    SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score
+      FROM kbs
+     CROSS JOIN LATERAL websearch_to_tsquery(kbs.language, $2) AS q(query)
+      JOIN knowledge_chunks c ON c.knowledge_base_id = kbs.id AND c.tsv @@ q.query
+     ORDER BY score DESC, c.id
+     LIMIT $5
+), text_ranked AS (
+    SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM text_hits
+), fused AS (
+    SELECT coalesce(v.id, t.id) AS id, v.rank AS vector_rank, t.rank AS text_rank,
+           coalesce(1.0 / (60 + v.rank), 0) + coalesce(1.0 / (60 + t.rank), 0) AS score
+      FROM vector_ranked v
+      FULL JOIN text_ranked t ON t.id = v.id
+)
+SELECT c.id AS chunk_id, c.document_id, c.content, c.ordinal, c.metadata, d.title, d.uri,
+       f.score::float8 AS score, f.vector_rank::int AS vector_rank, f.text_rank::int AS text_rank,
+       CASE WHEN $1::vector IS NOT NULL AND c.embedding IS NOT NULL
+            THEN (1 - (c.embedding <=> $1::vector))::float8 END AS similarity
+  FROM fused f
+  JOIN knowledge_chunks c ON c.id = f.id
+  JOIN knowledge_documents d ON d.id = c.document_id AND d.deleted_at IS NULL
+ ORDER BY f.score DESC, similarity DESC NULLS LAST, c.id
+ LIMIT $6;
