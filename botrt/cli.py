@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from runtime.config import Settings, load_settings
@@ -160,6 +161,28 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _bot_path(settings: Settings, bot: str) -> Path:
+    """A bot file path, or the file in BOTRT_BOTS whose [bot] slug is bot."""
+    from engine.botfile import load_bots
+
+    path = Path(bot)
+    if path.is_file():
+        return path
+    for loaded in load_bots(Path(settings.bots)):
+        if loaded.bot.slug == bot:
+            return Path(loaded.path)
+    raise BotrtError(f"no bot {bot!r}: give a bot file or the slug of a bot in {settings.bots}")
+
+
+def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
+    """Accuracy and per-intent precision, recall and F1 on a held-out file."""
+    from engine.nlu.evaluate import evaluate_files, format_report
+
+    report = asyncio.run(evaluate_files(_bot_path(settings, args.bot), Path(args.heldout)))
+    print(format_report(report))
+    return 0
+
+
 def cmd_secret_key(_settings: Settings, _args: argparse.Namespace) -> int:
     """Prints a new value for BOTRT_SECRET_KEY."""
     from storage.secrets import new_key
@@ -187,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     channels.add_argument("slug", nargs="?", help="the channel to register")
     channels.set_defaults(func=cmd_channels)
     sub.add_parser("secret-key", help="print a new BOTRT_SECRET_KEY").set_defaults(func=cmd_secret_key)
+    nlu = sub.add_parser("nlu", help="NLU tasks")
+    nlu.add_argument("action", choices=["test"], help="test: accuracy and per-intent F1 on a held-out file")
+    nlu.add_argument("bot", help="a bot file, or the slug of a bot in BOTRT_BOTS")
+    nlu.add_argument("heldout", help="JSONL lines {text, intent} or TOML [[examples]]")
+    nlu.set_defaults(func=cmd_nlu)
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["maintain"], help="maintain: partitions, retention, analytics refresh")
     db.set_defaults(func=cmd_db)

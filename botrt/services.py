@@ -20,6 +20,7 @@ from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
 from botrt.database import database_dsn
 from botrt.desk import AgentDesk
 from botrt.ingress import Ingress
+from botrt.understanding import Understood
 from botrt.llm_transport import AiohttpTransport
 from botrt.voice_notes import VoiceNoteTranscriber
 from engine.botfile import BotFile, load_bots, resolve_env
@@ -43,6 +44,7 @@ from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
 from storage.delivery import PgContactDirectory, PgOutboxStore
 from storage.handoffs import idle_conversations
 from storage.maintenance import maintain
+from storage.nlu import PgPredictionLog
 from storage.migrations import migrate, schema_files
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
@@ -204,6 +206,8 @@ async def open_runtime(
         transport = AiohttpTransport(session=http)
         node_services = EngineServices()
         engine = BotEngine(services=node_services, http=transport)
+        understood = Understood(hooks)
+        engine.on_understood = understood.handle
         bots = load_bots(Path(settings.bots))
         for bot in bots:
             for name in bot.plugins:
@@ -224,7 +228,9 @@ async def open_runtime(
         inbox = PgInbox(pool, max_batch=settings.commit_batch_size, linger=linger)
         store = PgConversationStore(pool, max_batch=settings.commit_batch_size, linger=linger)
         outbox_store = PgOutboxStore(pool, max_batch=settings.commit_batch_size, linger=linger)
-        for writer in (inbox, store, outbox_store):
+        predictions = PgPredictionLog(pool)
+        understood.log = predictions
+        for writer in (inbox, store, outbox_store, predictions):
             writer.start()
             stack.push_async_callback(writer.stop)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 import uuid
 from typing import final
 
@@ -26,7 +27,16 @@ from runtime.ports import ConversationSnapshot, EngineResult
 class BotEngine:
     """Runs each bot's flow; bots are registered by id once their rows exist."""
 
-    def __init__(self, *, services: NodeServices | None = None, http: HttpCaller | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        services: NodeServices | None = None,
+        http: HttpCaller | None = None,
+        on_understood: Callable[[ConversationSnapshot, InboundMessage, Understanding, HookContext], Awaitable[Understanding]]
+        | None = None,
+    ) -> None:
+        # Called with each message's NLU result: logs it and lets plugins rewrite it.
+        self.on_understood = on_understood
         self._flows: dict[str, BotFlows] = {}
         self._nlu: dict[str, Nlu] = {}
         self._slugs: dict[str, str] = {}
@@ -90,6 +100,8 @@ class BotEngine:
                 said = UserInput(text=name or f"{lat},{lon}")
         if said.text or said.payload:
             understanding = await self.understand(snapshot.bot_id, said.text, said.payload)
+            if understanding is not None and self.on_understood is not None:
+                understanding = await self.on_understood(snapshot, event, understanding, ctx)
             said = UserInput(text=said.text, payload=said.payload, understanding=understanding)
         if not snapshot.state:
             # The first message starts the flow: a router routes it, a silent opening question

@@ -68,7 +68,13 @@ class Reply(msgspec.Struct, frozen=True):
     messages: tuple[OutboundText, ...]
 
 
-HookResult = Continue | Replace | Drop | Reply
+class Rewrite(msgspec.Struct, frozen=True):
+    """From an understood hook: use this understanding (intent, entities) instead."""
+
+    understanding: Any
+
+
+HookResult = Continue | Replace | Drop | Reply | Rewrite
 CONTINUE: Final = Continue()
 
 
@@ -195,6 +201,16 @@ class HookRegistry:
                 case _:
                     pass  # Continue, or a failed/misbehaving hook: keep going unchanged
         return event
+
+    async def run_understood(self, event: InboundMessage, understanding: Any, ctx: HookContext) -> Any:
+        """Runs the understood chain: each Rewrite replaces the understanding for the next."""
+        for registration, method in self._by_hook["understood"]:
+            if registration.disabled:
+                continue
+            result = await self._call(registration, method, "understood", event, understanding, ctx)
+            if isinstance(result, Rewrite):
+                understanding = result.understanding
+        return understanding
 
     async def run_outbound(self, event: OutboundMessage, ctx: HookContext) -> OutboundMessage | None:
         """Runs the outbound chain: returns the (maybe replaced) event, or None when dropped."""

@@ -69,3 +69,13 @@ async def test_web_and_worker_point_to_botrt_up() -> None:
     for role in ("web", "worker"):
         code, out = await botrt(role, env={})
         assert code == 2 and "botrt up" in out
+
+
+async def test_nlu_test_reports_accuracy_and_per_intent_f1() -> None:
+    data = REPO / "tests" / "data" / "nlu"
+    code, out = await botrt("nlu", "test", str(data / "bistro.toml"), str(data / "bistro_heldout.jsonl"), env={})
+    assert code == 0, out
+    assert "accuracy" in out.lower() and "f1" in out.lower()
+    assert "book_table" in out and "opening_hours" in out
+    code, out = await botrt("nlu", "test", "no-such-bot", str(data / "bistro_heldout.jsonl"), env={"BOTRT_BOTS": str(data)})
+    assert code != 0 and "no-such-bot" in out

@@ -1,9 +1,12 @@
 -- Hybrid retrieval for bot $3: the $5 nearest chunks by cosine distance (HNSW) and the $5 best
--- full-text matches (websearch syntax, ts_rank_cd), fused by reciprocal rank fusion with k = 60:
+-- full-text matches (ts_rank_cd), fused by reciprocal rank fusion with k = 60:
 -- score = sum over both rankings of 1 / (60 + rank). Ranks, not raw scores, are fused because
 -- cosine distances and ts_rank_cd live on unrelated scales. $1 NULL: full text only.
 -- $4 narrows to one knowledge base by name; $7 is the embedder's model, whose vectors alone
 -- are comparable with the query's. Row-level security confines everything to the tenant.
+-- The full-text query is websearch syntax with its ANDs turned into ORs: a question rarely
+-- shares every word with its answer, and ts_rank_cd already ranks fuller matches first
+-- (quoted phrases stay phrases, a -word stays excluded).
 WITH kbs AS MATERIALIZED (
     SELECT kb.id, kb.language, kb.embedding_model
       FROM bot_knowledge_bases l
@@ -22,7 +25,9 @@ WITH kbs AS MATERIALIZED (
 ), text_hits AS MATERIALIZED (
     SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score
       FROM kbs
-     CROSS JOIN LATERAL websearch_to_tsquery(kbs.language, $2) AS q(query)
+     CROSS JOIN LATERAL (
+           SELECT regexp_replace(websearch_to_tsquery(kbs.language, $2)::text, ' & (?!!)', ' | ', 'g')::tsquery AS query
+           ) AS q
       JOIN knowledge_chunks c ON c.knowledge_base_id = kbs.id AND c.tsv @@ q.query
      ORDER BY score DESC, c.id
      LIMIT $5
