@@ -99,5 +99,6 @@ async def publish_flow(
         if rows and bytes(rows[-1]["checksum"] or b"") == checksum:
             return rows[-1]["version"], stored[:-1]
         version = (rows[-1]["version"] + 1) if rows else 1
+        await con.execute(QUERIES["bots/archive_published_flow"], bot_id)
         await con.execute(QUERIES["bots/publish_flow_version"], org_id, bot_id, version, graph, checksum, source)
     return version, stored

@@ -197,3 +197,43 @@ async def test_botrt_up_serves_and_drains_on_sigterm(database_url: str, bots_dir
             await proc.wait()
     _, stderr = await proc.communicate()
     assert b'"event":"runtime.ready"' in stderr
+
+
+async def test_a_running_conversation_finishes_on_the_flow_version_it_started_with(
+    database_url: str, tmp_path: Path
+) -> None:
+    import msgspec
+
+    bots = tmp_path / "bots"
+    bots.mkdir()
+    source = (REPO / "tests" / "data" / "bots" / "echo.toml").read_text()
+    (bots / "echo.toml").write_text(source)
+    settings = Settings(database_url=database_url, bots=str(bots), data_dir=str(tmp_path / "data"))
+    first = await start_server(settings)
+    old = await ChatClient.connect(first.ws_base, "echo")
+    await old.reply_containing("Say something.")
+    await old.say("one")
+    await old.reply_containing("echo: one")
+    await old.close()
+    await first.close()
+
+    (bots / "echo.toml").write_text(source.replace('text = "echo: {{ said }}"', 'text = "v2: {{ said }}"'))
+    second = await start_server(msgspec.structs.replace(settings))
+    try:
+        resumed = await ChatClient.connect(second.ws_base, "echo", session=old.session, last_seq=2)
+        await resumed.say("two")
+        assert (await resumed.reply_containing("echo: two"))["seq"] == 3  # still version 1
+        fresh = await ChatClient.connect(second.ws_base, "echo")
+        await fresh.reply_containing("Say something.")
+        await fresh.say("three")
+        await fresh.reply_containing("v2: three")  # new conversations get version 2
+        con = await asyncpg.connect(database_url)
+        try:
+            versions = await con.fetch("SELECT version, status FROM bot_flows ORDER BY version")
+        finally:
+            await con.close()
+        assert [tuple(v) for v in versions] == [(1, "archived"), (2, "published")]
+        await resumed.close()
+        await fresh.close()
+    finally:
+        await second.close()
