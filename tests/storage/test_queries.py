@@ -9,7 +9,7 @@ import pytest
 from storage.queries import QUERIES
 from tests.conftest import REPO
 
-PACKAGES = ("runtime", "adapters", "engine", "storage", "plugins", "botrt", "scripts")
+PACKAGES = ("runtime", "adapters", "engine", "storage", "plugins", "botrt", "scripts", "loadtests")
 NAME = re.compile(r"""QUERIES\[\s*["']([a-z0-9_/]+)["']\s*\]""")
 
 

@@ -4,11 +4,15 @@
 -- cosine distances and ts_rank_cd live on unrelated scales. $1 NULL: full text only.
 -- $4 narrows to one knowledge base by name; $7 is the embedder's model, whose vectors alone
 -- are comparable with the query's. Row-level security confines everything to the tenant.
--- The full-text query is websearch syntax with its ANDs turned into ORs: a question rarely
--- shares every word with its answer, and ts_rank_cd already ranks fuller matches first
--- (quoted phrases stay phrases, a -word stays excluded).
+-- The full-text query is websearch syntax: every word must match, so that next to the vector
+-- ranking it adds precise keyword hits and not noise. $8 true (full text only, with no vector
+-- ranking to lean on) turns its ANDs into ORs: a question rarely shares every word with its
+-- answer, and ts_rank_cd ranks fuller matches first (phrases and -words keep their meaning).
 WITH kbs AS MATERIALIZED (
-    SELECT kb.id, kb.language, kb.embedding_model
+    SELECT kb.id, kb.embedding_model,
+           CASE WHEN $8::boolean
+                THEN regexp_replace(websearch_to_tsquery(kb.language, $2)::text, ' & (?!!)', ' | ', 'g')::tsquery
+                ELSE websearch_to_tsquery(kb.language, $2) END AS query
       FROM bot_knowledge_bases l
       JOIN knowledge_bases kb ON kb.id = l.knowledge_base_id
      WHERE l.bot_id = $3 AND ($4::text IS NULL OR kb.name = $4)
@@ -23,28 +27,39 @@ WITH kbs AS MATERIALIZED (
     -- relaxed_order may return near-ties out of order: rank by the exact distance.
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_hits
 ), text_hits AS MATERIALIZED (
-    SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score
+    -- Per knowledge base, so its tsquery (in its language) is one value the GIN index can use.
+    SELECT t.id, t.score
       FROM kbs
      CROSS JOIN LATERAL (
-           SELECT regexp_replace(websearch_to_tsquery(kbs.language, $2)::text, ' & (?!!)', ' | ', 'g')::tsquery AS query
-           ) AS q
-      JOIN knowledge_chunks c ON c.knowledge_base_id = kbs.id AND c.tsv @@ q.query
-     ORDER BY score DESC, c.id
+           SELECT c.id, ts_rank_cd(c.tsv, kbs.query) AS score
+             FROM knowledge_chunks c
+            WHERE c.knowledge_base_id = kbs.id AND c.tsv @@ kbs.query
+            ORDER BY score DESC, c.id
+            LIMIT $5
+           ) AS t
+     ORDER BY t.score DESC, t.id
      LIMIT $5
 ), text_ranked AS (
     SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM text_hits
-), fused AS (
+), fused AS MATERIALIZED (
     SELECT coalesce(v.id, t.id) AS id, v.rank AS vector_rank, t.rank AS text_rank,
            coalesce(1.0 / (60 + v.rank), 0) + coalesce(1.0 / (60 + t.rank), 0) AS score
       FROM vector_ranked v
       FULL JOIN text_ranked t ON t.id = v.id
 )
-SELECT c.id AS chunk_id, c.document_id, c.content, c.ordinal, c.metadata, d.title, d.uri,
+SELECT p.chunk_id, p.document_id, p.content, p.ordinal, p.metadata, p.title, p.uri,
        f.score::float8 AS score, f.vector_rank::int AS vector_rank, f.text_rank::int AS text_rank,
-       CASE WHEN $1::vector IS NOT NULL AND c.embedding IS NOT NULL
-            THEN (1 - (c.embedding <=> $1::vector))::float8 END AS similarity
+       CASE WHEN $1::vector IS NOT NULL AND p.embedding IS NOT NULL
+            THEN (1 - (p.embedding <=> $1::vector))::float8 END AS similarity
   FROM fused f
-  JOIN knowledge_chunks c ON c.id = f.id
-  JOIN knowledge_documents d ON d.id = c.document_id AND d.deleted_at IS NULL
- ORDER BY f.score DESC, similarity DESC NULLS LAST, c.id
+  -- One primary-key lookup per fused chunk (at most 2 x $5); OFFSET 0 keeps the planner from
+  -- starting at the documents table instead when its statistics are stale.
+  CROSS JOIN LATERAL (
+        SELECT c.id AS chunk_id, c.document_id, c.content, c.ordinal, c.metadata, c.embedding, d.title, d.uri
+          FROM knowledge_chunks c
+          JOIN knowledge_documents d ON d.id = c.document_id AND d.deleted_at IS NULL
+         WHERE c.id = f.id
+        OFFSET 0
+       ) AS p
+ ORDER BY f.score DESC, similarity DESC NULLS LAST, p.chunk_id
  LIMIT $6;
