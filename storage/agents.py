@@ -33,6 +33,13 @@ async def sync_agent(
     return str(agent_id)
 
 
+async def _execute_for(pool: asyncpg.Pool, org_id: str, query: str, *args: Any) -> None:
+    """Runs one statement as org_id in a short transaction of its own."""
+    async with pool.acquire() as con, con.transaction():
+        await act_for(con, org_id)
+        await con.execute(query, *args)
+
+
 @final
 class PgAgentRecorder:
     """AgentRecorder: agent_runs and agent_run_steps, one short transaction each."""
@@ -46,54 +53,54 @@ class PgAgentRecorder:
         if run.agent_id is None:
             self._unrecorded.add(run.run_id)
             return
-        async with self._pool.acquire() as con, con.transaction():
-            await act_for(con, run.org_id)
-            await con.execute(
-                QUERIES["agents/insert_run"],
-                run.run_id,
-                run.org_id,
-                run.agent_id,
-                run.conversation_id,
-                run.parent_run_id,
-                run.model,
-                run.started_at,
-            )
+        await _execute_for(
+            self._pool,
+            run.org_id,
+            QUERIES["agents/insert_run"],
+            run.run_id,
+            run.org_id,
+            run.agent_id,
+            run.conversation_id,
+            run.parent_run_id,
+            run.model,
+            run.started_at,
+        )
 
     async def step(self, step: Any) -> None:
         if step.run_id in self._unrecorded:
             return
-        async with self._pool.acquire() as con, con.transaction():
-            await act_for(con, step.org_id)
-            await con.execute(
-                QUERIES["agents/insert_step"],
-                step.org_id,
-                step.run_id,
-                step.step_no,
-                step.kind,
-                step.status,
-                {**step.input, **({"tool": step.tool} if step.tool else {})},
-                step.output,
-                step.prompt_tokens,
-                step.completion_tokens,
-                step.latency_ms,
-            )
+        await _execute_for(
+            self._pool,
+            step.org_id,
+            QUERIES["agents/insert_step"],
+            step.org_id,
+            step.run_id,
+            step.step_no,
+            step.kind,
+            step.status,
+            {**step.input, **({"tool": step.tool} if step.tool else {})},
+            step.output,
+            step.prompt_tokens,
+            step.completion_tokens,
+            step.latency_ms,
+        )
 
     async def run_finished(self, run: Any) -> None:
         if run.run_id in self._unrecorded:
             self._unrecorded.discard(run.run_id)
             return
-        async with self._pool.acquire() as con, con.transaction():
-            await act_for(con, run.org_id)
-            await con.execute(
-                QUERIES["agents/finish_run"],
-                run.run_id,
-                run.status,
-                run.steps,
-                run.prompt_tokens,
-                run.completion_tokens,
-                run.error,
-                run.finished_at,
-            )
+        await _execute_for(
+            self._pool,
+            run.org_id,
+            QUERIES["agents/finish_run"],
+            run.run_id,
+            run.status,
+            run.steps,
+            run.prompt_tokens,
+            run.completion_tokens,
+            run.error,
+            run.finished_at,
+        )
 
 
 @final
@@ -104,16 +111,16 @@ class PgUsageMeter:
         self._pool = pool
 
     async def record(self, usage: Any) -> None:
-        async with self._pool.acquire() as con, con.transaction():
-            await act_for(con, usage.org_id)
-            await con.execute(
-                QUERIES["agents/insert_token_usage"],
-                usage.org_id,
-                usage.bot_id,
-                usage.conversation_id,
-                usage.idempotency_key,
-                {"agent": usage.agent, "model": usage.model, "run_id": usage.run_id, "estimated": usage.estimated},
-                usage.prompt_tokens,
-                usage.completion_tokens,
-                time.time(),
-            )
+        await _execute_for(
+            self._pool,
+            usage.org_id,
+            QUERIES["agents/insert_token_usage"],
+            usage.org_id,
+            usage.bot_id,
+            usage.conversation_id,
+            usage.idempotency_key,
+            {"agent": usage.agent, "model": usage.model, "run_id": usage.run_id, "estimated": usage.estimated},
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            time.time(),
+        )

@@ -1,5 +1,6 @@
-"""What the WhatsApp and Instagram adapters share: webhook verification and the Graph API client."""
+"""What the WhatsApp and Instagram adapters share: the adapter base, webhook verification, the Graph API client."""
 
+from adapters.meta.adapter import MetaAdapter, MetaConfig
 from adapters.meta.errors import GraphRefused, MediaTooLarge, OutsideServiceWindow
 from adapters.meta.graph import DEFAULT_API_BASE, GRAPH_VERSION, GraphClient
 from adapters.meta.webhook import SIGNATURE_HEADER, handshake, verify_signature
@@ -11,6 +12,8 @@ __all__ = [
     "GraphClient",
     "GraphRefused",
     "MediaTooLarge",
+    "MetaAdapter",
+    "MetaConfig",
     "OutsideServiceWindow",
     "handshake",
     "verify_signature",

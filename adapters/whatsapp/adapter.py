@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import ClassVar, Final, final
 
-import aiohttp
 import msgspec
 
-from adapters.base import HttpReply, Parsed, RateLimits, RawRequest, SendResult
+from adapters.base import Parsed, RateLimits, RawRequest, SendResult
 from adapters.errors import PermanentSendError, ProviderUnavailable
-from adapters.meta.graph import MAX_MEDIA_BYTES, GraphClient
-from adapters.meta.webhook import handshake, verify_signature
+from adapters.meta.adapter import MetaAdapter
+from adapters.meta.graph import MAX_MEDIA_BYTES
 from adapters.whatsapp import render
 from adapters.whatsapp.config import WhatsAppConfig
 from adapters.whatsapp.payloads import parse_body
-from runtime.errors import ConfigError
 from runtime.events import OutboundMedia, OutboundMessage, OutboundText
 
 KIND: Final = "whatsapp"
@@ -40,11 +37,10 @@ class _MediaInfo(msgspec.Struct):
 
 _SEND_RESPONSE: Final = msgspec.json.Decoder(_SendResponse)
 _MEDIA_INFO: Final = msgspec.json.Decoder(_MediaInfo)
-_OK: Final = HttpReply(status=200)
 
 
 @final
-class WhatsAppAdapter:
+class WhatsAppAdapter(MetaAdapter[WhatsAppConfig]):
     """One WhatsApp business phone number."""
 
     kind: ClassVar[str] = KIND
@@ -53,38 +49,14 @@ class WhatsAppAdapter:
     # 131056); Meta tolerates short bursts against future quota, so a 3-message answer (a split
     # text, a caption) goes out at once and pacing starts after it.
     limits: ClassVar[RateLimits] = RateLimits(per_channel=80.0, per_recipient=1 / 6, burst=3)
+    _node_setting: ClassVar[str] = "phone_number_id"
+    _channel_name: ClassVar[str] = "a WhatsApp channel"
 
-    __slots__ = ("_config", "_graph")
-
-    def __init__(self, config: WhatsAppConfig, *, http: aiohttp.ClientSession) -> None:
-        for name in ("access_token", "app_secret", "verify_token", "phone_number_id"):
-            if not getattr(config, name):
-                raise ConfigError(f"channels.{config.slug}.{name}", "must be set for a WhatsApp channel")
-        self._config = config
-        self._graph = GraphClient(http=http, api_base=config.api_base, access_token=config.access_token)
-
-    def __repr__(self) -> str:
-        return f"WhatsAppAdapter(slug={self._config.slug!r})"
-
-    @property
-    def config(self) -> WhatsAppConfig:
-        return self._config
-
-    def handshake(self, request: RawRequest) -> HttpReply | None:
-        """Answers Meta's GET hub.challenge; None for a POST."""
-        return handshake(request, self._config.verify_token)
-
-    def verify(self, request: RawRequest, now: float) -> None:
-        """Checks X-Hub-Signature-256; Meta signs no timestamp, so there is no staleness window."""
-        verify_signature(request, self._config.app_secret)
+    __slots__ = ()
 
     def parse(self, request: RawRequest) -> Parsed:
         """Messages and statuses for this phone number; everything else in the batch is noise."""
         return Parsed(messages=parse_body(request.body, self._config.phone_number_id))
-
-    def ack(self, parsed: Parsed) -> HttpReply:
-        """Meta wants a 200; the body is ignored."""
-        return _OK
 
     async def send(self, recipient: str, message: OutboundMessage) -> SendResult:
         """Renders text (with buttons, a list or numbered options) or media, and sends it."""
@@ -126,18 +98,6 @@ class WhatsAppAdapter:
             raise ProviderUnavailable("media lookup answered without a url") from None
         return await self._graph.download(info.url, max_bytes=max_bytes)
 
-    @property
-    def _messages_path(self) -> str:
-        return f"/{self._config.phone_number_id}/messages"
-
-    async def _send_all(self, bodies: Sequence[render.Body]) -> SendResult:
-        # Parts go in order, each after the previous one was accepted. A failure part-way raises
-        # and the outbox retries the whole message: WhatsApp has no idempotency key to dedupe on.
-        ids: list[str] = []
-        for body in bodies:
-            raw = await self._graph.post(self._messages_path, body)
-            try:
-                ids.extend(m.id for m in _SEND_RESPONSE.decode(raw).messages)
-            except msgspec.DecodeError:
-                pass  # accepted (2xx) but unreadable: retrying would send it twice
-        return SendResult(provider_ids=tuple(ids))
+    @staticmethod
+    def _message_ids(answer: bytes) -> list[str]:
+        return [m.id for m in _SEND_RESPONSE.decode(answer).messages]

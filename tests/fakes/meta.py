@@ -15,17 +15,17 @@ renderer that stops respecting a limit fails a test rather than a user.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Final, Self, final
+from typing import Any, ClassVar, Final, final
 
 import msgspec
 from aiohttp import web
+
+from tests.fakes.server import LoopbackServer
 
 DEFAULT_TOKEN: Final = "fake-meta-access-token"
 DEFAULT_VERSION: Final = "v23.0"
@@ -172,10 +172,14 @@ def _check_instagram(body: Mapping[str, Any]) -> None:
 
 
 @final
-class FakeMeta:
+class FakeMeta(LoopbackServer):
     """The fake Graph API server; an async context manager bound to 127.0.0.1 on a free port."""
 
+    # No handler here ever waits, so aiohttp's own cancellation and shutdown defaults serve.
+    _runner_options: ClassVar[Mapping[str, Any]] = {"access_log": None}
+
     def __init__(self, *, access_token: str = DEFAULT_TOKEN, version: str = DEFAULT_VERSION) -> None:
+        super().__init__()
         self.access_token = access_token
         self.version = version
         self.requests: list[RecordedRequest] = []
@@ -183,40 +187,14 @@ class FakeMeta:
         self._failures: list[Failure | None] = []
         self._media: dict[str, _Media] = {}
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._origin = ""
-        # Made on entry, in the loop that serves: wait_for sleeps on it until sends arrive.
-        self._arrived: asyncio.Condition | None = None
 
-    async def __aenter__(self) -> Self:
-        self._arrived = asyncio.Condition()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        try:
-            await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        except BaseException:
-            await self._runner.cleanup()
-            self._runner = None
-            raise
-        host, port = self._runner.addresses[0][:2]
-        self._origin = f"http://{host}:{port}"
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/{tail:.*}", self._handle)]
 
     @property
     def api_base(self) -> str:
         """What a channel's api_base should be: origin plus the Graph version."""
-        if not self._origin:
-            raise RuntimeError("FakeMeta is not running; use it with `async with`")
-        return f"{self._origin}/{self.version}"
+        return f"{self.origin}/{self.version}"
 
     def fail_next(
         self,
@@ -263,10 +241,9 @@ class FakeMeta:
         For system tests, where the outbox sends in the background after the webhook answered;
         bound it with the caller's own `async with asyncio.timeout(...)`.
         """
-        if self._arrived is None:
+        if self._origin is None:
             raise RuntimeError("FakeMeta is not running; use it with `async with`")
-        async with self._arrived:
-            await self._arrived.wait_for(lambda: len(self.messages(node)) >= count)
+        await self._wait_until(lambda: len(self.messages(node)) >= count, None)
         return self.messages(node)
 
     def reset(self) -> None:
@@ -291,9 +268,7 @@ class FakeMeta:
         parts = request.path.strip("/").split("/")
         node = parts[1] if len(parts) > 1 and parts[0] in (self.version, "media") else ""
         self.requests.append(RecordedRequest(request.method, request.path, node, body, authorized, response.status))
-        if self._arrived is not None:
-            async with self._arrived:
-                self._arrived.notify_all()
+        self._recorded()
         return response
 
     def _answer(self, request: web.Request, body: Any, authorized: bool) -> web.Response:
@@ -347,7 +322,7 @@ class FakeMeta:
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
-                "url": f"{self._origin}/media/{media_id}",
+                "url": f"{self.origin}/media/{media_id}",
                 "mime_type": media.mime_type,
                 "sha256": hashlib.sha256(media.data).hexdigest(),
                 "file_size": len(media.data),

@@ -17,7 +17,6 @@ vectors). Every request is recorded in ``requests``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import itertools
@@ -28,11 +27,12 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import msgspec
 from aiohttp import web
+
+from tests.fakes.server import LoopbackServer
 
 _ENCODER: Final = msgspec.json.Encoder()
 _WORDS: Final = re.compile(r"\w+|[^\w\s]")
@@ -121,11 +121,16 @@ class Recorded:
 # ---- the server ---------------------------------------------------------------------------
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """The fake server; use as ``async with FakeOpenAI() as fake``."""
+
+    # aiohttp's access log stays on, and a hanging turn sleeps on after its client gave up
+    # (until the fake closes), as a server that never notices a disconnect would.
+    _runner_options: ClassVar[Mapping[str, Any]] = {"shutdown_timeout": 1.0}
 
     def __init__(self, *, api_key: str | None = None, model: str = "fake-gpt", embedding_dim: int = 384,
                  keepalive_comments: bool = False, crlf: bool = False, stream_usage: bool = True) -> None:
+        super().__init__()
         self.api_key = api_key
         self.model = model
         self.embedding_dim = embedding_dim
@@ -137,10 +142,6 @@ class FakeOpenAI:
         self._turns: deque[Scripted] = deque()
         self._embedding_failures: deque[Fail] = deque()
         self._ids = itertools.count(1)
-        self._closing = asyncio.Event()
-        self._arrived = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- control
 
@@ -154,8 +155,7 @@ class FakeOpenAI:
 
     async def received(self, count: int) -> None:
         """Waits until at least ``count`` requests have arrived (to act while one is in flight)."""
-        async with self._arrived:
-            await self._arrived.wait_for(lambda: len(self.requests) >= count)
+        await self._wait_until(lambda: len(self.requests) >= count, None)
 
     @property
     def pending(self) -> int:
@@ -175,36 +175,12 @@ class FakeOpenAI:
     def embedding_requests(self) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.path.endswith("/embeddings")]
 
-    # -- lifecycle
-
-    async def __aenter__(self) -> FakeOpenAI:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_post("/v1/embeddings", self._embeddings)
-        app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        # Wake hanging handlers first so shutdown does not wait for them.
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _sleep(self, seconds: float) -> bool:
-        """Sleeps unless the fake closes first; returns False when it closed."""
-        if seconds <= 0:
-            return not self._closing.is_set()
-        try:
-            await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            return True
-        return False
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/v1/chat/completions", self._chat),
+            web.post("/v1/embeddings", self._embeddings),
+            web.get("/v1/models", self._models),
+        ]
 
     # -- handlers
 
@@ -215,8 +191,7 @@ class FakeOpenAI:
         except msgspec.DecodeError:
             body = raw.decode("utf-8", errors="replace")
         self.requests.append(Recorded(request.method, request.path, dict(request.headers), body))
-        async with self._arrived:
-            self._arrived.notify_all()
+        self._recorded()
         return body
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:

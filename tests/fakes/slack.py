@@ -18,7 +18,6 @@ does (v0 HMAC-SHA256 over "v0:{ts}:{body}"), independently of the adapter's code
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -27,12 +26,12 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
 from aiohttp import web
+
+from tests.fakes.server import Delivery, LoopbackServer
 
 DEFAULT_BOT_TOKEN: Final = "xoxb-0000000000-0000000000000-FakeSlackTokenForTests"
 DEFAULT_SIGNING_SECRET: Final = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -193,15 +192,6 @@ class SlackCall:
     ts: str | None  # the posted message's ts when it was accepted
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What the webhook answered to a delivered request."""
-
-    status: int
-    body: bytes
-    content_type: str
-
-
 @dataclass(slots=True)
 class _Rule:
     remaining: int
@@ -223,7 +213,7 @@ class _Refusal(Exception):
         self.error = error
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """The Slack Web API on 127.0.0.1, an ephemeral port; use as an async context manager."""
 
     def __init__(
@@ -234,56 +224,21 @@ class FakeSlack:
         bot_user_id: str = BOT_USER_ID,
         bot_id: str = BOT_ID,
     ) -> None:
+        super().__init__()
         self.bot_token = bot_token
         self.signing_secret = signing_secret
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self._state = _State()
         self._ts = itertools.count(1)
-        self._changed = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._base: str | None = None
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        """Starts listening on loopback; api_base is valid afterwards."""
-        self._closing = asyncio.Event()
-        app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base = f"http://{host}:{port}/api"
-        self._client = aiohttp.ClientSession()
-
-    async def close(self) -> None:
-        """Stops the server and cuts short any injected delay."""
-        self._closing.set()
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/{method}", self._api)]
 
     @property
     def api_base(self) -> str:
         """The adapter's api_base, e.g. http://127.0.0.1:40123/api (methods are appended)."""
-        if self._base is None:
-            raise RuntimeError("FakeSlack is not started; use `async with FakeSlack() as fake`")
-        return self._base
+        return f"{self.origin}/api"
 
     # ---- what tests read -----------------------------------------------------------------------
 
@@ -304,13 +259,10 @@ class FakeSlack:
     async def wait_for(self, count: int = 1, *, within: float = 5.0) -> list[dict[str, Any]]:
         """Waits until at least count messages were accepted and returns them."""
         try:
-            async with asyncio.timeout(within):
-                while len(found := self.messages) < count:
-                    self._changed.clear()
-                    await self._changed.wait()
+            await self._wait_until(lambda: len(self.messages) >= count, within)
         except TimeoutError:
             raise AssertionError(f"expected {count} message(s) within {within} s; got {self.messages}") from None
-        return found
+        return self.messages
 
     # ---- what tests arrange --------------------------------------------------------------------
 
@@ -344,8 +296,6 @@ class FakeSlack:
         secret: str | None = None,
     ) -> Delivery:
         """POSTs a signed Events API request (or, with interaction, a form `payload`) to url."""
-        if self._client is None:
-            raise RuntimeError("FakeSlack is not started")
         if isinstance(payload, bytes):
             body = payload
         else:
@@ -354,8 +304,7 @@ class FakeSlack:
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = "http_timeout"
-        async with self._client.post(url, data=body, headers=headers) as response:
-            return Delivery(status=response.status, body=await response.read(), content_type=response.content_type)
+        return await self._post(url, body, headers)
 
     # ---- the server ----------------------------------------------------------------------------
 
@@ -369,11 +318,7 @@ class FakeSlack:
             return self._answer(method, {}, request, 200, {"ok": False, "error": "invalid_json"})
         response = self._respond(method, body, request)
         if self._state.delays:
-            # Wakes early when the fake closes, so cleanup never waits on a sleeping handler.
-            try:
-                await asyncio.wait_for(self._closing.wait(), self._state.delays.pop(0))
-            except TimeoutError:
-                pass
+            await self._sleep(self._state.delays.pop(0))
         return response
 
     def _respond(self, method: str, body: dict[str, Any], request: web.Request) -> web.Response:
@@ -442,7 +387,7 @@ class FakeSlack:
             ts=ts,
         )
         self._state.requests.append(call)
-        self._changed.set()
+        self._recorded()
 
     def _answer(
         self,

@@ -14,18 +14,17 @@ an Update to the URL given to setWebhook, with the secret header.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
-import aiohttp
 from aiohttp import web
+
+from tests.fakes.server import LoopbackServer
 
 DEFAULT_TOKEN: Final = "123456789:AAFakeTokenForTestsOnly_-0123456789ab"
 BOT_USER: Final[Mapping[str, Any]] = {
@@ -126,64 +125,28 @@ class _State:
     delays: list[_Rule] = field(default_factory=list)
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """The Bot API on 127.0.0.1, an ephemeral port; use as an async context manager."""
 
     def __init__(self, *, token: str = DEFAULT_TOKEN) -> None:
+        super().__init__()
         self.token = token
         self._state = _State()
         self._files: dict[str, tuple[str, bytes]] = {}
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
-        self._changed = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._base: str | None = None
 
-    # ---- lifecycle -----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        """Starts listening on loopback; api_base is valid afterwards."""
-        self._closing = asyncio.Event()
-        app = web.Application()
-        app.router.add_post("/bot{token}/{method}", self._api)
-        app.router.add_get("/bot{token}/{method}", self._api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        # handler_cancellation: a client that timed out must not leave a handler sleeping.
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base = f"http://{host}:{port}"
-        self._client = aiohttp.ClientSession()
-
-    async def close(self) -> None:
-        """Stops the server and cuts short any injected delay."""
-        self._closing.set()
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/bot{token}/{method}", self._api),
+            web.get("/bot{token}/{method}", self._api),
+            web.get("/file/bot{token}/{path:.+}", self._download),
+        ]
 
     @property
     def api_base(self) -> str:
         """The base URL to give the adapter (its api_base), e.g. http://127.0.0.1:40123."""
-        if self._base is None:
-            raise RuntimeError("FakeTelegram is not started; use `async with FakeTelegram() as fake`")
-        return self._base
+        return self.origin
 
     # ---- what tests read -----------------------------------------------------------------------
 
@@ -217,14 +180,11 @@ class FakeTelegram:
     async def wait_for(self, method: str | None = None, count: int = 1, within: float = 5.0) -> list[ApiRequest]:
         """Waits up to `within` seconds until at least count calls of method arrived; returns them."""
         try:
-            async with asyncio.timeout(within):
-                while len(found := self.calls(method)) < count:
-                    self._changed.clear()
-                    await self._changed.wait()
+            await self._wait_until(lambda: len(self.calls(method)) >= count, within)
         except TimeoutError:
             seen = [r.method for r in self._state.requests]
             raise AssertionError(f"expected {count} {method or 'any'} call(s) within {within} s; got {seen}") from None
-        return found
+        return self.calls(method)
 
     # ---- what tests arrange --------------------------------------------------------------------
 
@@ -262,16 +222,14 @@ class FakeTelegram:
 
     async def deliver(self, update: Mapping[str, Any], *, secret_token: str | None = None) -> int:
         """POSTs an Update to the registered webhook as Telegram does; returns the HTTP status."""
-        hook, client = self._state.webhook, self._client
-        if hook is None or client is None:
-            raise RuntimeError("no webhook registered (call setWebhook first) or fake not started")
+        hook = self._state.webhook
+        if hook is None:
+            raise RuntimeError("no webhook registered (call setWebhook first)")
         headers = {"Content-Type": "application/json"}
         secret = secret_token if secret_token is not None else hook.secret_token
         if secret is not None:
             headers[SECRET_HEADER] = secret
-        async with client.post(hook.url, data=json.dumps(update).encode(), headers=headers) as response:
-            await response.read()
-            return response.status
+        return (await self._post(hook.url, json.dumps(update).encode(), headers)).status
 
     # ---- the server ----------------------------------------------------------------------------
 
@@ -300,11 +258,7 @@ class FakeTelegram:
                 response = self._answer(method, params, content_type, 200, {"ok": True, "result": result})
         delay = _take(self._state.delays, method)
         if delay is not None:
-            # Wakes early when the fake closes, so cleanup never waits on a sleeping handler.
-            try:
-                await asyncio.wait_for(self._closing.wait(), delay.delay)
-            except TimeoutError:
-                pass
+            await self._sleep(delay.delay)
         return response
 
     def _answer(
@@ -312,7 +266,7 @@ class FakeTelegram:
     ) -> web.Response:
         """Records the call and builds the JSON answer."""
         self._state.requests.append(ApiRequest(method=method, params=params, content_type=content_type, status=status))
-        self._changed.set()
+        self._recorded()
         return web.json_response(body, status=status)
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> Any:

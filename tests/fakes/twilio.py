@@ -19,7 +19,6 @@ adapter's code.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -27,12 +26,12 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
 from aiohttp import web
+
+from tests.fakes.server import Delivery, LoopbackServer
 
 DEFAULT_ACCOUNT_SID: Final = "AC" + "0" * 30 + "01"
 DEFAULT_AUTH_TOKEN: Final = "fake_auth_token_0123456789abcdef"
@@ -177,15 +176,6 @@ class TwilioCall:
         return [v for n, v in self.form if n == name]
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What the webhook answered to a delivered request."""
-
-    status: int
-    body: bytes
-    content_type: str
-
-
 @dataclass(slots=True)
 class _Rule:
     remaining: int
@@ -212,58 +202,23 @@ def _error(status: int, code: int, message: str) -> dict[str, Any]:
     }
 
 
-class FakeTwilio:
+class FakeTwilio(LoopbackServer):
     """The Twilio Messages API on 127.0.0.1, an ephemeral port; use as an async context manager."""
 
     def __init__(self, *, account_sid: str = DEFAULT_ACCOUNT_SID, auth_token: str = DEFAULT_AUTH_TOKEN) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._state = _State()
         self._sids = itertools.count(1)
-        self._changed = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._base: str | None = None
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def start(self) -> None:
-        """Starts listening on loopback; api_base is valid afterwards."""
-        self._closing = asyncio.Event()
-        app = web.Application()
-        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base = f"http://{host}:{port}"
-        self._client = aiohttp.ClientSession()
-
-    async def close(self) -> None:
-        """Stops the server and cuts short any injected delay."""
-        self._closing.set()
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _routes(self) -> list[web.RouteDef]:
+        return [web.post("/2010-04-01/Accounts/{account}/Messages.json", self._create)]
 
     @property
     def api_base(self) -> str:
         """The adapter's api_base, e.g. http://127.0.0.1:40123 (/2010-04-01/... is appended)."""
-        if self._base is None:
-            raise RuntimeError("FakeTwilio is not started; use `async with FakeTwilio() as fake`")
-        return self._base
+        return self.origin
 
     # ---- what tests read -----------------------------------------------------------------------
 
@@ -284,13 +239,10 @@ class FakeTwilio:
     async def wait_for(self, count: int = 1, *, within: float = 5.0) -> list[TwilioCall]:
         """Waits until at least count messages were accepted and returns them."""
         try:
-            async with asyncio.timeout(within):
-                while len(found := self.messages) < count:
-                    self._changed.clear()
-                    await self._changed.wait()
+            await self._wait_until(lambda: len(self.messages) >= count, within)
         except TimeoutError:
             raise AssertionError(f"expected {count} message(s) within {within} s; got {self.messages}") from None
-        return found
+        return self.messages
 
     # ---- what tests arrange --------------------------------------------------------------------
 
@@ -322,16 +274,13 @@ class FakeTwilio:
 
     async def deliver(self, url: str, params: Params, *, signed_url: str | None = None) -> Delivery:
         """POSTs a signed messaging webhook (form) to url; signed_url if the public URL differs."""
-        if self._client is None:
-            raise RuntimeError("FakeTwilio is not started")
         pairs = _pairs(params)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": sign_twilio(self.auth_token, signed_url or url, pairs),
             "I-Twilio-Idempotency-Token": hashlib.sha1(repr(pairs).encode()).hexdigest(),
         }
-        async with self._client.post(url, data=urlencode(pairs), headers=headers) as response:
-            return Delivery(status=response.status, body=await response.read(), content_type=response.content_type)
+        return await self._post(url, urlencode(pairs), headers)
 
     async def send_status(
         self, sid: str, status: str, *, error_code: str | None = None, signed_url: str | None = None
@@ -350,10 +299,7 @@ class FakeTwilio:
         credentials = _basic(request.headers.get("Authorization"))
         response = self._respond(request, form, credentials)
         if self._state.delays:
-            try:
-                await asyncio.wait_for(self._closing.wait(), self._state.delays.pop(0))
-            except TimeoutError:
-                pass
+            await self._sleep(self._state.delays.pop(0))
         return response
 
     def _respond(
@@ -364,7 +310,7 @@ class FakeTwilio:
         ) -> web.Response:
             call = TwilioCall(request.method, request.path, form, credentials, status, sid)
             self._state.requests.append(call)
-            self._changed.set()
+            self._recorded()
             return web.json_response(body, status=status, headers=headers)
 
         if credentials != (self.account_sid, self.auth_token):

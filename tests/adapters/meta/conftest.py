@@ -20,12 +20,6 @@ async def fake() -> AsyncIterator[FakeMeta]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def whatsapp(fake: FakeMeta, http: aiohttp.ClientSession) -> WhatsAppAdapter:
     return WhatsAppAdapter(wa_config(fake.api_base), http=http)
 

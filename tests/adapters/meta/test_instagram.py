@@ -15,6 +15,7 @@ from adapters.meta import OutsideServiceWindow
 from runtime.errors import ConfigError
 from runtime.events import Button, Media, OutboundMedia, OutboundText
 from tests.adapters.meta.support import APP_SECRET, IG_ID, IGSID, TOKEN, get, ig_config, post, recorded
+from tests.adapters.support import option_buttons, outbound_media, outbound_text
 from tests.fakes.meta import FakeMeta
 
 MID = (
@@ -36,26 +37,11 @@ def one(adapter: InstagramAdapter, name: str) -> ParsedMessage:
 
 
 def text_message(text: str, buttons: tuple[Button, ...] = ()) -> OutboundText:
-    return OutboundText(
-        event_id="e1",
-        org_id="o",
-        conversation_id="c",
-        channel_id="ch",
-        channel_kind="instagram",
-        ts=0.0,
-        text=text,
-        buttons=buttons,
-    )
+    return outbound_text("instagram", text, buttons)
 
 
 def media_message(media: Media) -> OutboundMedia:
-    return OutboundMedia(
-        event_id="e2", org_id="o", conversation_id="c", channel_id="ch", channel_kind="instagram", ts=0.0, media=media
-    )
-
-
-def buttons(n: int) -> tuple[Button, ...]:
-    return tuple(Button(title=f"Option {i}", payload=f"opt:{i}") for i in range(1, n + 1))
+    return outbound_media("instagram", media)
 
 
 def quick_replies(options: tuple[Button, ...]) -> list[dict[str, Any]]:
@@ -186,9 +172,9 @@ async def test_send_text(instagram: InstagramAdapter, fake: FakeMeta) -> None:
 
 @pytest.mark.parametrize("n", [3, 5, 13])
 async def test_buttons_are_quick_replies(instagram: InstagramAdapter, fake: FakeMeta, n: int) -> None:
-    await instagram.send(IGSID, text_message("Pick one", buttons(n)))
+    await instagram.send(IGSID, text_message("Pick one", option_buttons(n)))
     assert fake.messages(IG_ID) == [
-        {"recipient": {"id": IGSID}, "message": {"text": "Pick one", "quick_replies": quick_replies(buttons(n))}}
+        {"recipient": {"id": IGSID}, "message": {"text": "Pick one", "quick_replies": quick_replies(option_buttons(n))}}
     ]
 
 
@@ -198,14 +184,14 @@ async def test_quick_reply_titles_are_cut_to_20(instagram: InstagramAdapter, fak
 
 
 async def test_more_than_13_buttons_fall_back_to_numbered_text(instagram: InstagramAdapter, fake: FakeMeta) -> None:
-    await instagram.send(IGSID, text_message("Which?", buttons(14)))
+    await instagram.send(IGSID, text_message("Which?", option_buttons(14)))
     numbered = "\n".join(f"{i}. Option {i}" for i in range(1, 15))
     assert fake.messages(IG_ID) == [{"recipient": {"id": IGSID}, "message": {"text": f"Which?\n\n{numbered}"}}]
 
 
 async def test_long_text_is_split_by_bytes_with_quick_replies_last(instagram: InstagramAdapter, fake: FakeMeta) -> None:
     text = " ".join(["olá"] * 600)  # 2,999 bytes in 2,399 characters
-    result = await instagram.send(IGSID, text_message(text, buttons(2)))
+    result = await instagram.send(IGSID, text_message(text, option_buttons(2)))
     sent = [m["message"] for m in fake.messages(IG_ID)]
     assert len(sent) == 3 and len(result.provider_ids) == 3
     assert all(len(m["text"].encode()) <= 1000 for m in sent)

@@ -14,6 +14,7 @@ from adapters.whatsapp import WhatsAppAdapter, WhatsAppConfig
 from runtime.errors import ConfigError
 from runtime.events import Button, Media, OutboundMedia, OutboundText
 from tests.adapters.meta.support import APP_SECRET, PHONE_ID, TOKEN, WA_ID, get, post, recorded, wa_config
+from tests.adapters.support import option_buttons, outbound_media, outbound_text
 from tests.fakes.meta import FakeMeta
 
 
@@ -29,26 +30,11 @@ def one(adapter: WhatsAppAdapter, name: str) -> ParsedMessage:
 
 
 def text_message(text: str, buttons: tuple[Button, ...] = ()) -> OutboundText:
-    return OutboundText(
-        event_id="e1",
-        org_id="o",
-        conversation_id="c",
-        channel_id="ch",
-        channel_kind="whatsapp",
-        ts=0.0,
-        text=text,
-        buttons=buttons,
-    )
+    return outbound_text("whatsapp", text, buttons)
 
 
 def media_message(media: Media) -> OutboundMedia:
-    return OutboundMedia(
-        event_id="e2", org_id="o", conversation_id="c", channel_id="ch", channel_kind="whatsapp", ts=0.0, media=media
-    )
-
-
-def buttons(n: int) -> tuple[Button, ...]:
-    return tuple(Button(title=f"Option {i}", payload=f"opt:{i}") for i in range(1, n + 1))
+    return outbound_media("whatsapp", media)
 
 
 ENVELOPE = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": WA_ID}
@@ -224,7 +210,7 @@ async def test_send_text(whatsapp: WhatsAppAdapter, fake: FakeMeta) -> None:
 
 async def test_three_buttons_are_reply_buttons(whatsapp: WhatsAppAdapter, fake: FakeMeta) -> None:
     long_title = Button(title="A title far longer than twenty", payload="opt:long")
-    await whatsapp.send(WA_ID, text_message("Pick one", (*buttons(2), long_title)))
+    await whatsapp.send(WA_ID, text_message("Pick one", (*option_buttons(2), long_title)))
     assert fake.messages(PHONE_ID) == [
         {
             **ENVELOPE,
@@ -245,7 +231,7 @@ async def test_three_buttons_are_reply_buttons(whatsapp: WhatsAppAdapter, fake: 
 
 
 async def test_five_buttons_are_a_list(whatsapp: WhatsAppAdapter, fake: FakeMeta) -> None:
-    options = (*buttons(4), Button(title="Twenty-five characters!!!", payload="opt:5"))
+    options = (*option_buttons(4), Button(title="Twenty-five characters!!!", payload="opt:5"))
     await whatsapp.send(WA_ID, text_message("Choose a size", options))
     rows: list[dict[str, Any]] = [{"id": f"opt:{i}", "title": f"Option {i}"} for i in range(1, 5)]
     rows.append({"id": "opt:5", "title": "Twenty-five characters!…", "description": "Twenty-five characters!!!"})
@@ -263,7 +249,7 @@ async def test_five_buttons_are_a_list(whatsapp: WhatsAppAdapter, fake: FakeMeta
 
 
 async def test_twelve_buttons_fall_back_to_numbered_text(whatsapp: WhatsAppAdapter, fake: FakeMeta) -> None:
-    await whatsapp.send(WA_ID, text_message("Which one?", buttons(12)))
+    await whatsapp.send(WA_ID, text_message("Which one?", option_buttons(12)))
     numbered = "\n".join(f"{i}. Option {i}" for i in range(1, 13))
     assert fake.messages(PHONE_ID) == [
         {**ENVELOPE, "type": "text", "text": {"preview_url": False, "body": f"Which one?\n\n{numbered}"}}
@@ -301,7 +287,7 @@ async def test_long_text_is_split_under_4096(whatsapp: WhatsAppAdapter, fake: Fa
 
 async def test_long_text_with_buttons_puts_them_on_a_short_last_part(whatsapp: WhatsAppAdapter, fake: FakeMeta) -> None:
     text = "a" * 3000 + "\n\n" + "b" * 2000
-    await whatsapp.send(WA_ID, text_message(text, buttons(2)))
+    await whatsapp.send(WA_ID, text_message(text, option_buttons(2)))
     sent = fake.messages(PHONE_ID)
     assert [m["type"] for m in sent] == ["text", "text", "interactive"]
     assert all(len(m["text"]["body"]) <= 4096 for m in sent[:-1])

@@ -19,12 +19,6 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def config(fake: FakeSlack) -> SlackConfig:
     return SlackConfig(slug="team", bot_token=fake.bot_token, signing_secret=SECRET, api_base=fake.api_base)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import aiohttp
 import pytest
 
@@ -12,28 +10,16 @@ from adapters.errors import PermanentSendError, ProviderUnavailable, RateLimited
 from adapters.slack import SlackAdapter, SlackConfig
 from runtime.events import Button, Media, OutboundMedia, OutboundText
 from tests.adapters.slack.support import request
+from tests.adapters.support import outbound_media, outbound_text
 from tests.fakes.slack import FakeSlack
 
 
-class _Ids(TypedDict):
-    event_id: str
-    org_id: str
-    conversation_id: str
-    channel_id: str
-    channel_kind: str
-    ts: float
-
-
-def _ids() -> _Ids:
-    return _Ids(event_id="e1", org_id="o", conversation_id="c", channel_id="ch", channel_kind="slack", ts=0.0)
-
-
 def text(body: str, *buttons: Button) -> OutboundText:
-    return OutboundText(text=body, buttons=buttons, **_ids())
+    return outbound_text("slack", body, buttons)
 
 
 def media(item: Media) -> OutboundMedia:
-    return OutboundMedia(media=item, **_ids())
+    return outbound_media("slack", item, event_id="e1")
 
 
 def _words(count: int) -> str:

@@ -11,7 +11,8 @@ from msgspec.structs import replace
 from adapters.base import RawRequest
 from adapters.errors import SignatureInvalid, SignatureMissing
 from adapters.slack import SlackAdapter, SlackConfig
-from tests.adapters.slack.support import SECRET, recorded, request, serve, signed
+from tests.adapters.slack.support import SECRET, recorded, request, signed
+from tests.adapters.support import serve
 from tests.fakes.slack import FakeSlack, event_callback, message_event, sign_slack
 
 # docs.slack.dev/authentication/verifying-requests-from-slack, worked example: this secret,
@@ -108,7 +109,7 @@ def test_non_numeric_timestamp_is_invalid(parser: SlackAdapter) -> None:
 
 
 async def test_deliveries_from_the_fake_pass_the_adapter_end_to_end(fake: FakeSlack, adapter: SlackAdapter) -> None:
-    async with serve(adapter) as hook:
+    async with serve(adapter, "/hooks/slack/team") as hook:
         challenge = await fake.deliver(hook.url, {"token": "t", "challenge": "abc123", "type": "url_verification"})
         assert (challenge.status, challenge.body, challenge.content_type) == (200, b"abc123", "text/plain")
         event = event_callback(message_event(text="hi", channel="D1", ts="1700000000.000100"), event_id="Ev1")

@@ -18,12 +18,6 @@ async def fake() -> AsyncIterator[FakeTwilio]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 def config(fake: FakeTwilio) -> SmsConfig:
     return SmsConfig(
         slug="support",

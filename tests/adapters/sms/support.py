@@ -1,20 +1,12 @@
-"""Helpers of the SMS tests: recorded form bodies, requests as the route builds them, a webhook route."""
+"""Helpers of the SMS tests: recorded form bodies and requests as the route builds them."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qsl
 
-from aiohttp import web
-
-from adapters.base import Parsed, RawRequest
-from adapters.errors import PayloadInvalid, SignatureInvalid, SignatureMissing
-from adapters.sms import SmsAdapter
+from adapters.base import RawRequest
 
 DATA: Final = Path(__file__).resolve().parents[2] / "data" / "sms"
 HOOK_URL: Final = "https://bots.example.com/hooks/sms/support"
@@ -45,51 +37,3 @@ def get_request(url: str, *, signature: str | None = None) -> RawRequest:
 
 def _query(url: str) -> list[tuple[str, str]]:
     return parse_qsl(url.partition("?")[2], keep_blank_values=True)
-
-
-@dataclass
-class Hook:
-    """A running webhook route for one adapter and what it parsed."""
-
-    url: str
-    parsed: list[Parsed] = field(default_factory=list)
-
-
-@asynccontextmanager
-async def serve(adapter: SmsAdapter, path: str = "/hooks/sms/support") -> AsyncIterator[Hook]:
-    """The ingress in miniature: verify, parse, answer the adapter's ack."""
-    hook = Hook(url="")
-
-    async def handle(http: web.Request) -> web.Response:
-        raw = RawRequest(
-            method=http.method,
-            url=hook.url.removesuffix(path) + http.path_qs,
-            headers={k.lower(): v for k, v in http.headers.items()},
-            query=list(http.query.items()),
-            body=await http.read(),
-        )
-        try:
-            adapter.verify(raw, time.time())
-            parsed = adapter.parse(raw)
-        except SignatureMissing:
-            return web.Response(status=401)
-        except SignatureInvalid:
-            return web.Response(status=403)
-        except PayloadInvalid:
-            return web.Response(status=400)
-        hook.parsed.append(parsed)
-        reply = adapter.ack(parsed)
-        return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
-
-    app = web.Application()
-    app.router.add_post(path, handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    hook.url = f"http://{host}:{port}{path}"
-    try:
-        yield hook
-    finally:
-        await runner.cleanup()

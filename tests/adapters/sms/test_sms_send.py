@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import aiohttp
 import pytest
 
@@ -11,31 +9,18 @@ from adapters.base import RateLimits, SendResult
 from adapters.errors import PermanentSendError, ProviderUnavailable, RateLimited
 from adapters.sms import SmsAdapter, SmsConfig, numbered_options, resolve_numbered_reply
 from runtime.events import Button, Media, OutboundMedia, OutboundText
-from tests.adapters.sms.support import serve
+from tests.adapters.support import outbound_media, outbound_text, serve
 from tests.fakes.twilio import FROM_NUMBER, USER_NUMBER, FakeTwilio, incoming_sms
 
 YES_NO = (Button(title="Yes", payload="answer:yes"), Button(title="No", payload="answer:no"))
 
 
-class _Ids(TypedDict):
-    event_id: str
-    org_id: str
-    conversation_id: str
-    channel_id: str
-    channel_kind: str
-    ts: float
-
-
-def _ids() -> _Ids:
-    return _Ids(event_id="e1", org_id="o", conversation_id="c", channel_id="ch", channel_kind="sms", ts=0.0)
-
-
 def text(body: str, *buttons: Button) -> OutboundText:
-    return OutboundText(text=body, buttons=buttons, **_ids())
+    return outbound_text("sms", body, buttons)
 
 
 def media(item: Media) -> OutboundMedia:
-    return OutboundMedia(media=item, **_ids())
+    return outbound_media("sms", item, event_id="e1")
 
 
 def _words(count: int) -> str:
@@ -183,7 +168,7 @@ async def test_typing_is_a_no_op_and_limits_follow_the_docs(fake: FakeTwilio, ad
 async def test_webhooks_and_status_callbacks_from_the_fake_pass_end_to_end(
     fake: FakeTwilio, config: SmsConfig, http: aiohttp.ClientSession
 ) -> None:
-    async with serve(SmsAdapter(config, http=http)) as hook:
+    async with serve(SmsAdapter(config, http=http), "/hooks/sms/support") as hook:
         with_callback = SmsConfig(
             slug="s",
             account_sid=config.account_sid,

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from adapters.base import Parsed, RawRequest
-from adapters.errors import AdapterError
 from adapters.telegram import ALLOWED_UPDATES, TelegramAdapter
+from tests.adapters.support import serve
 from tests.adapters.telegram.support import SECRET
 from tests.fakes.telegram import FakeTelegram, callback_update, text_update
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _post(http: aiohttp.ClientSession, url: str, **kwargs: object) -> tuple[int, dict[str, object]]:
@@ -129,39 +120,11 @@ async def test_deliver_plays_telegram_against_a_webhook_using_the_adapter(
     fake: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
     """Round trip: setWebhook through the adapter, then Telegram's POSTs verified and parsed by it."""
-    received: list[Parsed] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        raw = RawRequest(
-            method=request.method,
-            url=str(request.url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            query=list(request.query.items()),
-            body=await request.read(),
-        )
-        try:
-            adapter.verify(raw, now=0.0)
-            parsed = adapter.parse(raw)
-        except AdapterError as exc:
-            return web.Response(status=getattr(exc, "http_status", 500))
-        received.append(parsed)
-        reply = adapter.ack(parsed)
-        return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
-
-    app = web.Application()
-    app.router.add_post("/hook", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        host, port = runner.addresses[0][:2]
-        await adapter.set_webhook(f"http://{host}:{port}/hook", SECRET, ALLOWED_UPDATES)
+    async with serve(adapter, "/hook") as hook:
+        await adapter.set_webhook(hook.url, SECRET, ALLOWED_UPDATES)
         assert await fake.deliver(text_update(501, 77, "hello")) == 200
         assert await fake.deliver(callback_update(502, 77, "yes", buttons={"yes": "Yes!", "no": "No"})) == 200
         assert await fake.deliver(text_update(503, 77, "forged"), secret_token="wrong") == 403
-    finally:
-        await runner.cleanup()
-    (hello,), (press,) = (p.messages for p in received)
+    (hello,), (press,) = (p.messages for p in hook.parsed)
     assert (hello.external_id, hello.sender, hello.kind, hello.text) == ("501", "77", "text", "hello")
     assert (press.kind, press.payload, press.title, press.ref_id) == ("postback", "yes", "Yes!", "cq502")

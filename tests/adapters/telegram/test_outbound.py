@@ -14,28 +14,18 @@ from adapters.errors import AdapterError, PermanentSendError, ProviderUnavailabl
 from adapters.telegram import ALLOWED_UPDATES, TelegramAdapter, TelegramConfig, TelegramConfigError, callback_data
 from adapters.telegram.render import split_text, utf16_len
 from runtime.events import Button, Media, OutboundMedia, OutboundText
+from tests.adapters.support import outbound_media, outbound_text
 from tests.fakes.telegram import FakeTelegram
 
 CHAT = "42"
 
 
 def text(body: str, *buttons: Button) -> OutboundText:
-    return OutboundText(
-        event_id="e1",
-        org_id="o",
-        conversation_id="c",
-        channel_id="ch",
-        channel_kind="telegram",
-        ts=0.0,
-        text=body,
-        buttons=buttons,
-    )
+    return outbound_text("telegram", body, buttons)
 
 
 def media(m: Media) -> OutboundMedia:
-    return OutboundMedia(
-        event_id="e2", org_id="o", conversation_id="c", channel_id="ch", channel_kind="telegram", ts=0.0, media=m
-    )
+    return outbound_media("telegram", m)
 
 
 def _free_port() -> int:
