@@ -384,8 +384,13 @@ def _voice_notes(
     return VoiceNoteTranscriber(whisper, adapters, http)
 
 
-async def _maintain_periodically(dsn: str, interval: float) -> None:
-    """Partitions ahead, retention and analytics refresh, now and then every interval."""
+async def _maintain_periodically(dsn: str, interval: float, first_after: float = 300.0) -> None:
+    """Partitions ahead, retention and analytics refresh: soon after start, then every interval.
+
+    Not at once: start-up already made the partitions, and a refresh of the analytics views
+    competes with the first traffic of a freshly (re)started server.
+    """
+    await asyncio.sleep(first_after)
     while True:
         try:
             con = await connect_admin(dsn)

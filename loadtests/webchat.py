@@ -6,7 +6,7 @@ received, every message persisted on the way) and the server's memory per idle s
     python -m loadtests.webchat --sessions 1000 --messages 20 --rate 500 --plot loadtests/out/webchat.png
 
 Without --url it starts `botrt up` itself (embedded PostgreSQL in a temporary data dir) with
-the echo bot of loadtests/bots/, and stops it at the end. Targets only loopback.
+the echo bot of loadtests/bots/webchat/, and stops it at the end. Targets only loopback.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.url:
         base, pid = args.url.rstrip("/"), args.pid
     else:
-        server = await start_server(HERE / "bots", database_url=args.database_url)
+        server = await start_server(HERE / "bots" / "webchat", database_url=args.database_url)
         base, pid = server.base_url, server.pid
     ws_url = base.replace("http", "ws", 1) + f"/chat/{args.slug}/ws"
     try:

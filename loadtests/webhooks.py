@@ -7,8 +7,9 @@ latency (update sent -> reply received by the platform) and messages per databas
     python -m loadtests.webhooks --rate 0 --concurrency 128 --duration 20   # saturation
 
 It starts `botrt up` itself (embedded PostgreSQL in a temporary data dir) with the echo bot of
-loadtests/bots/telegram.toml pointed at an in-process fake of the Bot API that speaks its wire
-format (sendMessage -> {"ok":true,"result":Message}). Targets only loopback; stops by itself.
+loadtests/bots/telegram/telegram.toml pointed at a fake of the Bot API that speaks its wire
+format (sendMessage -> {"ok":true,"result":Message}) in a process of its own
+(loadtests/fake_bot_api.py). Targets only loopback; stops by itself.
 """
 
 from __future__ import annotations
@@ -16,48 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import re
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
-from loadtests.common import HERE, free_port, percentile, print_table, start_server
+from loadtests.common import HERE, REPO, free_port, percentile, print_table, start_server
 
 TOKEN = "123456:LOADTEST-token"
 SECRET = "load-secret_token"
-
-
-@dataclass
-class FakeBotApi:
-    """The Bot API's sendMessage / sendChatAction, recording when each reply arrived."""
-
-    replies: dict[int, float] = field(default_factory=dict)
-    other: int = 0
-    next_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    async def handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        if request.match_info["token"] != TOKEN:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
-        body = await request.json()
-        if method == "sendMessage":
-            text = body.get("text", "")
-            match = re.fullmatch(r"echo: m(\d+)", text)
-            if match:
-                self.replies[int(match.group(1))] = time.perf_counter()
-            else:
-                self.other += 1
-            message = {
-                "message_id": next(self.next_id),
-                "date": int(time.time()),
-                "chat": {"id": body["chat_id"], "type": "private"},
-                "text": text,
-            }
-            return web.json_response({"ok": True, "result": message})
-        return web.json_response({"ok": True, "result": True})
 
 
 def update(update_id: int, chat_id: int) -> dict[str, object]:
@@ -74,6 +46,26 @@ def update(update_id: int, chat_id: int) -> dict[str, object]:
     }
 
 
+async def _wait_for_port(port: int) -> None:
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise RuntimeError(f"the fake Bot API did not start on port {port}")
+
+
+async def _sent_total(http: aiohttp.ClientSession, base: str) -> float:
+    async with http.get(f"{base}/metrics") as response:
+        text = await response.text()
+    match = re.search(r'botrt_messages_sent_total\{channel="telegram"\} ([0-9.e+]+)', text)
+    return float(match.group(1)) if match else 0.0
+
+
 async def _metric(http: aiohttp.ClientSession, base: str) -> dict[str, float]:
     async with http.get(f"{base}/metrics") as response:
         text = await response.text()
@@ -86,15 +78,15 @@ async def _metric(http: aiohttp.ClientSession, base: str) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> int:
-    fake = FakeBotApi()
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     fake_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", fake_port).start()
+    replies_file = Path(tempfile.mkdtemp(prefix="botrt-fake-")) / "replies.json"
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "loadtests.fake_bot_api", "--port", str(fake_port), "--token", TOKEN,
+        "--out", str(replies_file), cwd=REPO,
+    )
+    await _wait_for_port(fake_port)
     server = await start_server(
-        HERE / "bots",
+        HERE / "bots" / "telegram",
         extra_env={
             "LOAD_TELEGRAM_TOKEN": TOKEN,
             "LOAD_TELEGRAM_SECRET": SECRET,
@@ -111,12 +103,12 @@ async def run(args: argparse.Namespace) -> int:
         async with aiohttp.ClientSession(connector=connector) as http:
             before = await _metric(http, server.base_url)
             headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
-            import json
 
             async def post(update_id: int) -> None:
                 nonlocal errors
                 body = json.dumps(update(update_id, 10_000 + update_id % args.chats)).encode()
-                sent_at[update_id] = started = time.perf_counter()
+                started = time.perf_counter()
+                sent_at[update_id] = time.time()
                 try:
                     async with http.post(url, data=body, headers=headers) as response:
                         await response.read()
@@ -152,16 +144,22 @@ async def run(args: argparse.Namespace) -> int:
             sent_done = time.perf_counter()
             total = len(sent_at)
             accepted = statuses.get(200, 0)
+            # Wait until the server's outbox has drained (sent counter stops moving) or timeout.
             wait_until = time.perf_counter() + args.timeout
-            while len(fake.replies) < accepted and time.perf_counter() < wait_until:
-                await asyncio.sleep(0.1)
+            while time.perf_counter() < wait_until:
+                sent = await _sent_total(http, server.base_url)
+                if sent >= accepted:
+                    break
+                await asyncio.sleep(0.2)
             after = await _metric(http, server.base_url)
     finally:
         await server.stop()
-        await runner.cleanup()
+        fake.terminate()
+        await fake.wait()
 
-    e2e = [fake.replies[i] - sent_at[i] for i in fake.replies if i in sent_at]
-    reply_times = sorted(fake.replies.values())
+    replies = {int(k): v for k, v in json.loads(replies_file.read_text()).items()}
+    e2e = [replies[i] - sent_at[i] for i in replies if i in sent_at]
+    reply_times = sorted(replies.values())
     reply_span = (reply_times[-1] - reply_times[0]) if len(reply_times) > 1 else float("nan")
 
     def per_commit(writer: str) -> str:
@@ -178,7 +176,7 @@ async def run(args: argparse.Namespace) -> int:
             ("client errors", str(errors)),
             ("accepted/s", f"{accepted / (sent_done - start):.1f}"),
             ("ack p50 / p99", f"{percentile(acks, 50) * ms:.1f} / {percentile(acks, 99) * ms:.1f} ms"),
-            ("replies received by the fake platform", f"{len(fake.replies)} (lost: {accepted - len(fake.replies)})"),
+            ("replies received by the fake platform", f"{len(replies)} (lost: {accepted - len(replies)})"),
             ("replies/s at the fake platform", f"{len(reply_times) / reply_span:.1f}" if reply_span == reply_span else "n/a"),
             ("end to end p50 / p99", f"{percentile(e2e, 50) * ms:.1f} / {percentile(e2e, 99) * ms:.1f} ms"),
             ("messages per commit: inbox", per_commit("inbox")),
@@ -186,7 +184,7 @@ async def run(args: argparse.Namespace) -> int:
             ("messages per commit: outbox", per_commit("outbox")),
         ],
     )
-    return 0 if len(fake.replies) == accepted else 1
+    return 0 if len(replies) == accepted else 1
 
 
 def main() -> int:

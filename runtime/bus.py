@@ -44,6 +44,8 @@ class LaneBus(Generic[E]):
         self._queues: list[asyncio.Queue[object]] = [asyncio.Queue(maxsize=queue_size) for _ in range(lanes)]
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = False
+        # Queued events, kept as a count so saturation checks on every request cost nothing.
+        self._depth = 0
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -54,7 +56,7 @@ class LaneBus(Generic[E]):
 
     def depth(self) -> int:
         """Events waiting in all lanes (not counting those being handled)."""
-        return sum(q.qsize() for q in self._queues)
+        return self._depth
 
     def start(self) -> None:
         """Starts one named task per lane."""
@@ -71,7 +73,12 @@ class LaneBus(Generic[E]):
         if not self._accepting:
             raise BusClosed(f"{self._name} is not accepting events")
         self._mark_busy()
-        await self._queues[lane_of(key, len(self._queues))].put(event)
+        try:
+            await self._queues[lane_of(key, len(self._queues))].put(event)
+        except BaseException:
+            self._mark_done()  # cancelled while waiting for room: it never got in
+            raise
+        self._depth += 1
         metrics.QUEUE_DEPTH.inc()
 
     def try_publish(self, key: str, event: E) -> None:
@@ -84,6 +91,7 @@ class LaneBus(Generic[E]):
         except asyncio.QueueFull:
             raise BusSaturated(lane) from None
         self._mark_busy()
+        self._depth += 1
         metrics.QUEUE_DEPTH.inc()
 
     def _mark_busy(self) -> None:
@@ -98,6 +106,7 @@ class LaneBus(Generic[E]):
     async def _run_lane(self, queue: asyncio.Queue[object]) -> None:
         while True:
             item = await queue.get()
+            self._depth -= 1
             metrics.QUEUE_DEPTH.dec()
             try:
                 await self._handler(item)  # type: ignore[arg-type]
