@@ -73,9 +73,7 @@ async def build_app(
         await stack.aclose()
 
     app.on_cleanup.append(close_runtime)
-    # Everything built so far lives as long as the process: keep the collector off it, and
-    # collect the young generation less often (a busy server allocates in bursts of requests;
-    # with the default threshold, full collections pause the loop for tens of milliseconds).
+    # Everything built so far lives as long as the process: keep the collector off it, so
+    # full collections walk only what requests allocate.
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
     return app
