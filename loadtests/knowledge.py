@@ -37,7 +37,7 @@ from botrt.services import migrate_database
 from loadtests.common import percentile, print_table
 from loadtests.knowledge_corpus import Corpus, Vectors, embed_corpus, load_corpus, synthesize
 from runtime.config import Settings
-from storage.knowledge import ChunkRow, DocumentWrite, PgKnowledgeStore, ensure_bot, search
+from storage.knowledge import EF_SEARCH, ChunkRow, DocumentWrite, PgKnowledgeStore, ensure_bot, search
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
 from storage.tenancy import act_for
@@ -52,6 +52,8 @@ class Figures(msgspec.Struct, kw_only=True):
 
     date: str
     machine: str
+    # 1-minute load average before the run: anything else on these two cores skews the figures.
+    load_before: float
     command: str
     chunks: int
     real_chunks: int
@@ -234,6 +236,7 @@ def _plot(figures: Figures, hybrid: list[float], path: Path) -> None:
 
 
 async def run(args: argparse.Namespace) -> Figures:
+    load_before = os.getloadavg()[0]
     corpus = load_corpus(200_000)
     deadline = args.embed_minutes * 60 if args.embed_minutes is not None else None
     real = embed_corpus(corpus, limit=args.chunks + args.queries, deadline_s=deadline)
@@ -302,6 +305,7 @@ async def run(args: argparse.Namespace) -> Figures:
     figures = Figures(
         date=dt.date.today().isoformat(),
         machine=_machine(),
+        load_before=load_before,
         command=" ".join(["python -m loadtests.knowledge", *sys.argv[1:]]),
         chunks=len(vectors),
         real_chunks=real_rows,
@@ -369,7 +373,7 @@ def main() -> None:
     parser.add_argument("--build-memory", default="1GB", help="maintenance_work_mem for the HNSW build")
     parser.add_argument("--build-workers", type=int, default=1, help="max_parallel_maintenance_workers")
     parser.add_argument("--baseline-build", action="store_true", help="also time a build with the defaults")
-    parser.add_argument("--ef", type=int, default=100, help="hnsw.ef_search of the hybrid search")
+    parser.add_argument("--ef", type=int, default=EF_SEARCH, help="hnsw.ef_search of the hybrid search")
     parser.add_argument(
         "--embed-minutes",
         type=float,

@@ -4,15 +4,16 @@
 -- cosine distances and ts_rank_cd live on unrelated scales. $1 NULL: full text only.
 -- $4 narrows to one knowledge base by name; $7 is the embedder's model, whose vectors alone
 -- are comparable with the query's. Row-level security confines everything to the tenant.
--- The full-text query is websearch syntax: every word must match, so that next to the vector
--- ranking it adds precise keyword hits and not noise. $8 true (full text only, with no vector
--- ranking to lean on) turns its ANDs into ORs: a question rarely shares every word with its
--- answer, and ts_rank_cd ranks fuller matches first (phrases and -words keep their meaning).
+-- The full-text query is plain words (plainto_tsquery: chat users write no search syntax, and
+-- websearch syntax would read a question's "or" as an operator): every word must match, so that
+-- next to the vector ranking it adds precise keyword hits and not noise. $8 true (full text
+-- only, with no vector ranking to lean on) turns its ANDs into ORs: a question rarely shares
+-- every word with its answer, and ts_rank_cd ranks fuller matches first.
 WITH kbs AS MATERIALIZED (
     SELECT kb.id, kb.embedding_model,
            CASE WHEN $8::boolean
-                THEN regexp_replace(websearch_to_tsquery(kb.language, $2)::text, ' & (?!!)', ' | ', 'g')::tsquery
-                ELSE websearch_to_tsquery(kb.language, $2) END AS query
+                THEN replace(plainto_tsquery(kb.language, $2)::text, ' & ', ' | ')::tsquery
+                ELSE plainto_tsquery(kb.language, $2) END AS query
       FROM bot_knowledge_bases l
       JOIN knowledge_bases kb ON kb.id = l.knowledge_base_id
      WHERE l.bot_id = $3 AND ($4::text IS NULL OR kb.name = $4)
@@ -27,17 +28,13 @@ WITH kbs AS MATERIALIZED (
     -- relaxed_order may return near-ties out of order: rank by the exact distance.
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vector_hits
 ), text_hits AS MATERIALIZED (
-    -- Per knowledge base, so its tsquery (in its language) is one value the GIN index can use.
-    SELECT t.id, t.score
+    -- Per knowledge base, in its language, through botrt_knowledge_text_search: as botrt_app a
+    -- plain @@ here could not use the GIN index. It ranks at most 500 matches of a query of
+    -- common words (see sql/schema/089_knowledge_runtime.sql).
+    SELECT t.chunk_id AS id, t.score
       FROM kbs
-     CROSS JOIN LATERAL (
-           SELECT c.id, ts_rank_cd(c.tsv, kbs.query) AS score
-             FROM knowledge_chunks c
-            WHERE c.knowledge_base_id = kbs.id AND c.tsv @@ kbs.query
-            ORDER BY score DESC, c.id
-            LIMIT $5
-           ) AS t
-     ORDER BY t.score DESC, t.id
+     CROSS JOIN LATERAL botrt_knowledge_text_search(kbs.id, kbs.query, $5::int, 500) AS t
+     ORDER BY t.score DESC, t.chunk_id
      LIMIT $5
 ), text_ranked AS (
     SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank FROM text_hits
