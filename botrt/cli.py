@@ -183,6 +183,13 @@ def cmd_nlu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb(settings: Settings, args: argparse.Namespace) -> int:
+    """Ingests documents into a bot's knowledge base, with a progress bar."""
+    from botrt.kb import kb_ingest
+
+    return kb_ingest(settings, args.bot, args.paths)
+
+
 def cmd_secret_key(_settings: Settings, _args: argparse.Namespace) -> int:
     """Prints a new value for BOTRT_SECRET_KEY."""
     from storage.secrets import new_key
@@ -210,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     channels.add_argument("slug", nargs="?", help="the channel to register")
     channels.set_defaults(func=cmd_channels)
     sub.add_parser("secret-key", help="print a new BOTRT_SECRET_KEY").set_defaults(func=cmd_secret_key)
+    kb = sub.add_parser("kb", help="knowledge base tasks")
+    kb.add_argument("action", choices=["ingest"], help="ingest: text, Markdown, HTML and PDF files or folders")
+    kb.add_argument("bot", help="the bot's slug (its file is found in BOTRT_BOTS)")
+    kb.add_argument("paths", nargs="+", help="files or folders to ingest")
+    kb.set_defaults(func=cmd_kb)
     nlu = sub.add_parser("nlu", help="NLU tasks")
     nlu.add_argument("action", choices=["test"], help="test: accuracy and per-intent F1 on a held-out file")
     nlu.add_argument("bot", help="a bot file, or the slug of a bot in BOTRT_BOTS")

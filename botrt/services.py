@@ -27,6 +27,8 @@ from engine.botfile import BotFile, load_bots, resolve_env
 from engine.agent_setup import build_agents
 from engine.engine import BotEngine
 from engine.flowspec import parse_flow
+from engine.embeddings import Embedder, SentenceTransformerEmbedder, load_embedding_settings, pick_embedder
+from engine.knowledge import KnowledgeService
 from engine.node_services import EngineServices
 from engine.speech import WhisperTranscriber, default_model
 from runtime.bus import LaneBus
@@ -43,6 +45,7 @@ from storage.bots import ChannelSpec, publish_flow, store_channel_secrets, sync_
 from storage.conversations import PgConversationStore, PgInbox, PgWebchatStore
 from storage.delivery import PgContactDirectory, PgOutboxStore
 from storage.handoffs import idle_conversations
+from storage.knowledge import PgKnowledgeStore
 from storage.maintenance import maintain
 from storage.nlu import PgPredictionLog
 from storage.migrations import migrate, schema_files
@@ -96,12 +99,14 @@ class RegisteredBots(msgspec.Struct, kw_only=True):
     channels: dict[str, ChannelRef]
     # bot id -> (bot file, agent name -> agent row id)
     bots: dict[str, tuple[BotFile, dict[str, str]]]
+    orgs: dict[str, str]  # bot id -> organization id
 
 
 async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine, box: SecretBox) -> RegisteredBots:
     """Writes the bots' rows (flow versions, agents, channel secrets sealed) and loads their flows."""
     channels: dict[str, ChannelRef] = {}
     registered: dict[str, tuple[BotFile, dict[str, str]]] = {}
+    orgs: dict[str, str] = {}
     con = await connect_admin(dsn)
     try:
         await register_admin_codecs(con)
@@ -142,6 +147,7 @@ async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine, box: S
                         settings=msgspec.to_builtins(agent),
                     )
             registered[synced.bot_id] = (bot, agent_ids)
+            orgs[synced.bot_id] = synced.org_id
             for spec, raw, channel_id in zip(specs, bot.channels, synced.channel_ids, strict=True):
                 secrets = {k: str(v) for k, v in resolve_env(raw).items() if k in SECRET_KEYS and v}
                 if secrets:
@@ -160,7 +166,7 @@ async def register_bots(dsn: str, bots: list[BotFile], engine: BotEngine, box: S
             log.info("bot.loaded", bot=bot.bot.slug, path=bot.path, channels=[c.slug for c in specs])
     finally:
         await con.close()
-    return RegisteredBots(channels=channels, bots=registered)
+    return RegisteredBots(channels=channels, bots=registered, orgs=orgs)
 
 
 async def migrate_database(dsn: str) -> None:
@@ -224,6 +230,11 @@ async def open_runtime(
         stack.push_async_callback(pool.close)
 
         linger = settings.commit_delay_ms / 1000
+        knowledge = KnowledgeService(PgKnowledgeStore(pool), _embedder(transport))
+        stack.callback(knowledge.close)
+        node_services.knowledge = knowledge
+        node_services.knowledge_search = knowledge
+        await _ingest_sources(knowledge, registered)
         _build_agents(settings, registered, node_services, transport, pool)
         inbox = PgInbox(pool, max_batch=settings.commit_batch_size, linger=linger)
         store = PgConversationStore(pool, max_batch=settings.commit_batch_size, linger=linger)
@@ -345,6 +356,32 @@ async def open_runtime(
             channels=channels,
             expected_migrations=frozenset(p.name for p in schema_files()),
         )
+
+
+_LOCAL_EMBEDDERS: dict[str, Embedder] = {}
+
+
+def _embedder(transport: Any) -> Embedder | None:
+    """BOTRT_EMBEDDINGS' embedder; a local model is loaded once per process, on first use."""
+    settings = load_embedding_settings()
+    embedder = pick_embedder(settings, transport=transport)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        return _LOCAL_EMBEDDERS.setdefault(embedder.model_path, embedder)
+    return embedder
+
+
+async def _ingest_sources(knowledge: KnowledgeService, registered: RegisteredBots) -> None:
+    """Each bot's [knowledge] sources (globs beside the bot file); unchanged files cost nothing."""
+    for bot_id, (bot, _agents) in registered.bots.items():
+        if bot.knowledge is None or not bot.knowledge.sources:
+            continue
+        base = Path(bot.path).parent
+        paths = sorted({p for pattern in bot.knowledge.sources for p in base.glob(pattern) if p.is_file()})
+        if not paths:
+            log.warning("knowledge.no_sources", bot=bot.bot.slug, patterns=bot.knowledge.sources)
+            continue
+        report = await knowledge.ingest(registered.orgs[bot_id], bot_id, paths)
+        log.info("knowledge.ingested", bot=bot.bot.slug, documents=len(paths), report=str(report)[:300])
 
 
 def _build_agents(

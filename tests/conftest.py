@@ -104,6 +104,7 @@ def bots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo bot and the test bots side by side."""
     directory = tmp_path_factory.mktemp("bots")
     shutil.copy(REPO / "bots" / "demo.toml", directory / "demo.toml")
+    shutil.copytree(REPO / "bots" / "demo_kb", directory / "demo_kb")
     for path in (REPO / "tests" / "data" / "bots").glob("*.toml"):
         shutil.copy(path, directory / path.name)
     return directory

@@ -22,7 +22,7 @@ async def test_round_trip_greets_asks_name_and_answers_with_it(live_server: Live
     hello = await chat.reply_containing("Nice to meet you, Ada!")
     menu = await chat.reply_containing("What would you like to do, Ada?")
     assert (hello["seq"], menu["seq"]) == (3, 4)
-    assert [b["title"] for b in menu["buttons"]] == ["Hear a fact", "About botrt", "Start over"]
+    assert [b["title"] for b in menu["buttons"]] == ["Hear a fact", "About botrt", "Talk to a human", "Start over"]
     await chat.send_frame({"type": "postback", "payload": "Hear a fact", "client_id": "p1"})
     await chat.next_frame(lambda f: f["type"] == "ack" and f["client_id"] == "p1")
     fact = await chat.reply_containing("three hearts")

@@ -144,18 +144,28 @@ def test_example_bots_load() -> None:
         load_bot_file(path)
 
 
-async def test_demo_flow_greets_captures_name_and_reprompts() -> None:
-    demo = runner(load_bot_file(REPO / "bots" / "demo.toml").flow)
+async def test_demo_flow_greets_captures_name_routes_by_intent_and_falls_back_to_knowledge() -> None:
+    from engine.nlu import Nlu
+
+    bot = load_bot_file(REPO / "bots" / "demo.toml")
+    assert bot.nlu is not None
+    nlu = Nlu.lexical(bot.nlu)
+
+    async def said(text: str, payload: str | None = None) -> UserInput:
+        return UserInput(text=text, payload=payload, understanding=await nlu.understand(text, payload=payload))
+
+    demo = runner(bot.flow)
     start = await demo.start()
     assert [s.text for s in start.said] == ["Hi! I'm the botrt demo bot.", "What's your name?"]
     named = await demo.handle(start.state, UserInput(text="  Ada "))
     assert named.state["slots"]["name"] == "Ada"
     assert named.said[0].text == "Nice to meet you, Ada!"
-    assert [b.title for b in named.said[1].buttons] == ["Hear a fact", "About botrt", "Start over"]
-    confused = await demo.handle(named.state, UserInput(text="banana"))
-    assert confused.said[0].text.startswith("Sorry Ada")
-    assert confused.state["node"] == "menu" and confused.state["retries"] == 1
-    picked = await demo.handle(confused.state, UserInput(text="Hear a fact", payload="Hear a fact"))
+    assert [b.title for b in named.said[1].buttons] == ["Hear a fact", "About botrt", "Talk to a human", "Start over"]
+    # Not an intent: a question for the agent, then the knowledge base (neither exists here).
+    confused = await demo.handle(named.state, await said("banana"))
+    assert confused.said[0].text.startswith("I don't know that one yet")
+    assert confused.state["node"] == "menu"
+    picked = await demo.handle(confused.state, await said("tell me a fact"))
     assert "three hearts" in picked.said[0].text
     restarted = await demo.handle(picked.state, UserInput(text="restart"))
     assert restarted.state["slots"] == {} and restarted.said[-1].text == "What's your name?"

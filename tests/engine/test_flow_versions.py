@@ -165,7 +165,7 @@ async def test_engine_keeps_old_conversations_on_their_version(tmp_path: Path) -
 
 
 def test_botfile_nlu_is_optional() -> None:
-    bot: BotFile = load_bot_file(REPO / "bots" / "demo.toml")
+    bot: BotFile = load_bot_file(REPO / "tests" / "data" / "bots" / "echo.toml")
     assert bot.nlu is None
 
 

@@ -91,4 +91,4 @@ async def test_labels_the_bot_does_not_know_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BotFileError, match="smalltalk"):
         await evaluate_files(BOT, heldout)
     with pytest.raises(BotFileError, match="no \\[nlu\\]"):
-        await evaluate_files(REPO / "bots" / "demo.toml", heldout)
+        await evaluate_files(REPO / "tests" / "data" / "bots" / "echo.toml", heldout)

@@ -181,8 +181,8 @@ async def test_slack_verification_stale_signature_retries_and_buttons(
             f'[[channels]]\ntype = "slack"\nslug = "sl"\nbot_token = "{fake.bot_token}"\n'
             f'signing_secret = "{fake.signing_secret}"\napi_base = "{fake.api_base}"\n'
         )
-        flow = (REPO / "bots" / "demo.toml").read_text().split("[flow]", 1)[1]
-        write_bot(tmp_path / "bots", "slbot", channel, flow="[flow]" + flow)
+        demo = "[knowledge]" + (REPO / "bots" / "demo.toml").read_text().split("\n[knowledge]", 1)[1]
+        write_bot(tmp_path / "bots", "slbot", channel, flow=demo)
         settings = platform_settings(tmp_path / "bots")
         server = await serve(servers, settings)
         url = f"{server.base_url}/hooks/slack/sl"
@@ -202,7 +202,7 @@ async def test_slack_verification_stale_signature_retries_and_buttons(
         await fake.wait_for(4, within=10)
         menu = fake.messages[-1]
         buttons = [e for block in menu["blocks"] if block["type"] == "actions" for e in block["elements"]]
-        assert [b["text"]["text"] for b in buttons] == ["Hear a fact", "About botrt", "Start over"]
+        assert [b["text"]["text"] for b in buttons] == ["Hear a fact", "About botrt", "Talk to a human", "Start over"]
         click = block_actions(value=buttons[1]["value"], text="About botrt")
         assert (await fake.deliver(url, click, interaction=True)).status == 200
         await fake.wait_for(5, within=10)

@@ -18,7 +18,8 @@ from tests.fakes.telegram import FakeTelegram, callback_update, text_update
 from tests.system.conftest import serve, write_bot
 
 SECRET = "hook-secret_1"
-DEMO_FLOW = (REPO / "bots" / "demo.toml").read_text().split("[flow]", 1)[1]
+# The demo bot without its [bot] and [[channels]] tables: knowledge, agents, NLU and flow.
+DEMO_FLOW = "[knowledge]" + (REPO / "bots" / "demo.toml").read_text().split("\n[knowledge]", 1)[1]
 
 
 def telegram_channel(fake: FakeTelegram, **extra: str) -> str:
@@ -56,7 +57,7 @@ async def test_a_conversation_moves_through_the_demo_flow(
     platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
 ) -> None:
     async with FakeTelegram() as fake:
-        write_bot(tmp_path / "bots", "tgdemo", telegram_channel(fake), flow="[flow]" + DEMO_FLOW)
+        write_bot(tmp_path / "bots", "tgdemo", telegram_channel(fake), flow=DEMO_FLOW)
         server = await serve(servers, platform_settings(tmp_path / "bots"))
         assert await post_update(server, text_update(1, 42, "/start")) == 200
         await fake.wait_for("sendMessage", 2)
@@ -65,7 +66,7 @@ async def test_a_conversation_moves_through_the_demo_flow(
         await fake.wait_for("sendMessage", 4)
         assert fake.texts(42)[2:] == ["Nice to meet you, Ada!", "What would you like to do, Ada?"]
         keyboard = fake.calls("sendMessage")[-1].params["reply_markup"]["inline_keyboard"]
-        assert [row[0]["text"] for row in keyboard] == ["Hear a fact", "About botrt", "Start over"]
+        assert [row[0]["text"] for row in keyboard] == ["Hear a fact", "About botrt", "Talk to a human", "Start over"]
         data = keyboard[0][0]["callback_data"]
         assert await post_update(server, callback_update(3, 42, data, buttons={data: "Hear a fact"})) == 200
         await fake.wait_for("sendMessage", 5)
