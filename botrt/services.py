@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from adapters.webchat.adapter import WebchatAdapter
+from botrt.agent_hooks import agent_hooks
 from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
 from botrt.database import database_dsn
 from botrt.desk import AgentDesk
@@ -236,6 +237,7 @@ async def open_runtime(
         node_services.knowledge_search = knowledge
         await _ingest_sources(knowledge, registered)
         _build_agents(settings, registered, node_services, transport, pool)
+        node_services.hooks_for = agent_hooks(hooks, engine.bot_slug)
         inbox = PgInbox(pool, max_batch=settings.commit_batch_size, linger=linger)
         store = PgConversationStore(pool, max_batch=settings.commit_batch_size, linger=linger)
         outbox_store = PgOutboxStore(pool, max_batch=settings.commit_batch_size, linger=linger)

@@ -56,6 +56,8 @@ class EngineServices:
         self.knowledge = knowledge
         # The agents' knowledge_search tool (engine.agents.KnowledgeSearch), when there is one.
         self.knowledge_search: Any = None
+        # Plugin hooks around each agent turn (before_agent, after_agent, tool_call, error).
+        self.hooks_for: Callable[[NodeCall], Any] | None = None
         self.stream = stream
 
     async def knowledge_answer(self, query: str, node: KnowledgeNode, call: NodeCall) -> list[Said]:
@@ -89,7 +91,8 @@ class EngineServices:
             async def on_delta(token: str) -> None:
                 await stream(call, token)
 
-        response = await runner.run(turn, on_delta=on_delta)
+        hooks = self.hooks_for(call) if self.hooks_for is not None else None
+        response = await runner.run(turn, on_delta=on_delta, hooks=hooks)
         said = [Said(response.text)] if response.text else []
         if response.handoff is not None:
             return AgentReply(said=said, outcome="handoff", slots=response.slots, reason=response.handoff)

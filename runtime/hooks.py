@@ -212,6 +212,22 @@ class HookRegistry:
                 understanding = result.understanding
         return understanding
 
+    async def run_value(self, hook: str, value: Any, ctx: HookContext, *, stop: type | None = None) -> Any:
+        """A chain over one value (before_agent, after_agent, tool_call): a plugin returns the value
+        to go on with (a Rewrite, or an object of the value's own type); an instance of stop ends
+        the chain and is returned (tool_call: a ToolResult answers the call without the tool)."""
+        for registration, method in self._by_hook[hook]:
+            if registration.disabled:
+                continue
+            result = await self._call(registration, method, hook, value, ctx)
+            if stop is not None and isinstance(result, stop):
+                return result
+            if isinstance(result, Rewrite):
+                value = result.understanding
+            elif result is not None and isinstance(result, type(value)):
+                value = result
+        return value
+
     async def run_outbound(self, event: OutboundMessage, ctx: HookContext) -> OutboundMessage | None:
         """Runs the outbound chain: returns the (maybe replaced) event, or None when dropped."""
         for registration, method in self._by_hook["outbound"]:

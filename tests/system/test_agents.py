@@ -130,3 +130,56 @@ async def test_a_hanging_llm_gives_a_graceful_reply(agent_server: LiveServer, fa
     runs = await rows(agent_server, "SELECT status FROM agent_runs")
     assert runs[0]["status"] in ("failed", "limit_reached")
     await chat.close()
+
+
+class Guard:
+    """A plugin on the agent hooks: tunes every request, watches answers, vetoes handoffs."""
+
+    name = "guard"
+
+    def __init__(self) -> None:
+        self.answers: list[str] = []
+
+    async def on_before_agent(self, request: object, ctx: object) -> object:
+        return msgspec.structs.replace(request, temperature=0.0)  # type: ignore[type-var]
+
+    async def on_after_agent(self, response: object, ctx: object) -> None:
+        self.answers.append(str(response))
+
+    async def on_tool_call(self, call: object, ctx: object) -> object:
+        from engine.agents import ToolResult
+
+        if getattr(getattr(call, "function", None), "name", "") == "handoff":
+            return ToolResult(content={"error": "handoffs are closed tonight"}, is_error=True)
+        return None
+
+
+async def test_plugins_see_agent_requests_and_can_veto_a_tool_call(
+    database_url: str, tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    from runtime.hooks import HookRegistry
+
+    write_bot(tmp_path / "bots", "bistro", '[[channels]]\ntype = "webchat"\nslug = "bistro"\n', flow=AGENT_BOT)
+    guard = Guard()
+    hooks = HookRegistry()
+    hooks.register(guard)
+    settings = Settings(
+        database_url=database_url, bots=str(tmp_path / "bots"), data_dir=str(tmp_path / "data"),
+        llm_base_url=fake_llm.base_url, llm_model="fake-gpt",
+    )
+    server = await start_server(settings, hooks=hooks)
+    try:
+        fake_llm.script(ToolCalls(Call("handoff", {"reason": "tired"})), Text("I'll keep helping you myself."))
+        chat = await ChatClient.connect(server.ws_base, "bistro")
+        await chat.reply_containing("Ask me anything.")
+        await chat.say("get me a human")
+        await chat.reply_containing("keep helping you myself")
+        assert all(r["temperature"] == 0.0 for r in fake_llm.chat_requests)
+        tool_reply = fake_llm.chat_requests[1]["messages"][-1]
+        assert tool_reply["role"] == "tool" and "closed tonight" in tool_reply["content"]
+        assert len(guard.answers) == 2
+        assert (await rows(server, "SELECT status FROM conversations"))[0]["status"] == "active"
+        assert await rows(server, "SELECT * FROM handoffs") == []
+        await chat.close()
+    finally:
+        await server.close()
