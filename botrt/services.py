@@ -21,14 +21,14 @@ from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
 from botrt.database import database_dsn
 from botrt.desk import AgentDesk
 from botrt.ingress import Ingress
-from botrt.understanding import Understood
 from botrt.llm_transport import AiohttpTransport
+from botrt.understanding import Understood
 from botrt.voice_notes import VoiceNoteTranscriber
-from engine.botfile import BotFile, load_bots, resolve_env
 from engine.agent_setup import build_agents
+from engine.botfile import BotFile, load_bots, resolve_env
+from engine.embeddings import Embedder, SentenceTransformerEmbedder, load_embedding_settings, pick_embedder
 from engine.engine import BotEngine
 from engine.flowspec import parse_flow
-from engine.embeddings import Embedder, SentenceTransformerEmbedder, load_embedding_settings, pick_embedder
 from engine.knowledge import KnowledgeService
 from engine.node_services import EngineServices
 from engine.speech import WhisperTranscriber, default_model
@@ -48,8 +48,8 @@ from storage.delivery import PgContactDirectory, PgOutboxStore
 from storage.handoffs import idle_conversations
 from storage.knowledge import PgKnowledgeStore
 from storage.maintenance import maintain
-from storage.nlu import PgPredictionLog
 from storage.migrations import migrate, schema_files
+from storage.nlu import PgPredictionLog
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
 from storage.secrets import SecretBox, load_secret_box

@@ -24,7 +24,6 @@ from runtime.events import OutboundMessage, OutboundTyping
 from runtime.logging import get_logger
 from runtime.ratelimit import BucketMap, TokenBucket
 
-
 log = get_logger(__name__)
 
 WHATSAPP_WINDOW_S: Final = 24 * 3600

@@ -10,8 +10,8 @@ import asyncpg
 import msgspec
 
 from storage.errors import ChannelSlugTaken
-from storage.secrets import SecretBox, SecretUnreadable
 from storage.queries import QUERIES
+from storage.secrets import SecretBox, SecretUnreadable
 from storage.tenancy import act_for
 
 

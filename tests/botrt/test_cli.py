@@ -34,7 +34,7 @@ async def test_migrate_then_db_maintain_and_audit_verify(database_url: str, tmp_
     con = await asyncpg.connect(database_url)
     try:
         org = await con.fetchval("INSERT INTO organizations (slug, name) VALUES ('acme', 'Acme') RETURNING id")
-        for n in range(3):
+        for _ in range(3):
             await con.execute(
                 "INSERT INTO audit_logs (org_id, chain_seq, actor_type, action, prev_hash, hash)"
                 " VALUES ($1, 1, 'system', 'test.event', $2, $2)", org, bytes(32),

@@ -94,9 +94,10 @@ class _Shout:
     name = "shout"
 
     async def on_inbound(self, event: InboundMessage, ctx: HookContext) -> object:
-        from runtime.hooks import Drop, Replace, Reply
         import msgspec
+
         from runtime.events import InboundText, OutboundText
+        from runtime.hooks import Drop, Replace, Reply
 
         if isinstance(event, InboundText) and event.text == "drop me":
             return Drop(reason="test")
@@ -119,8 +120,9 @@ class _Shout:
         return Continue()
 
     async def on_outbound(self, event: object, ctx: HookContext) -> object:
-        from runtime.hooks import Replace
         import msgspec
+
+        from runtime.hooks import Replace
 
         return Replace(event=msgspec.structs.replace(event, text=event.text + " !"))  # type: ignore[attr-defined,type-var]
 
