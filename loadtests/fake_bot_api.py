@@ -1,6 +1,7 @@
-"""A fake Telegram Bot API for load tests, in its own process so it never slows the load generator.
+"""Fake platform APIs for load tests, in their own process so they never slow the load generator.
 
-Speaks sendMessage / sendChatAction ({"ok":true,"result":Message}) and records when each reply
+Speaks Telegram's sendMessage / sendChatAction ({"ok":true,"result":Message}), WhatsApp's Graph
+POST /{version}/{phone_number_id}/messages and Twilio's Messages.json, and records when each reply
 "echo: m<update_id>" arrived (wall clock, comparable across processes); on SIGTERM it writes
 {update_id: time} as JSON to --out while shutting down.
 
@@ -25,6 +26,32 @@ ECHO = re.compile(r"echo: m(\d+)")
 def build(token: str, replies: dict[int, float]) -> web.Application:
     ids = itertools.count(1)
 
+    def note(text: str) -> None:
+        match = ECHO.fullmatch(text)
+        if match:
+            replies[int(match.group(1))] = time.time()
+
+    async def whatsapp(request: web.Request) -> web.Response:
+        # Graph API: POST /{version}/{phone_number_id}/messages with a bearer token.
+        if request.headers.get("Authorization") != f"Bearer {token}":
+            return web.json_response({"error": {"message": "bad token", "code": 190}}, status=401)
+        body = await request.json()
+        note(body.get("text", {}).get("body", ""))
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": f"wamid.out{next(ids)}"}],
+            }
+        )
+
+    async def twilio(request: web.Request) -> web.Response:
+        # POST /2010-04-01/Accounts/{AccountSid}/Messages.json, form encoded, Basic auth.
+        form = await request.post()
+        note(str(form.get("Body", "")))
+        sid = f"SM{next(ids):032d}"
+        return web.json_response({"sid": sid, "status": "queued", "to": form.get("To")}, status=201)
+
     async def handle(request: web.Request) -> web.Response:
         if request.match_info["token"] != token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
@@ -32,9 +59,7 @@ def build(token: str, replies: dict[int, float]) -> web.Application:
         if request.match_info["method"] != "sendMessage":
             return web.json_response({"ok": True, "result": True})
         text = body.get("text", "")
-        match = ECHO.fullmatch(text)
-        if match:
-            replies[int(match.group(1))] = time.time()
+        note(text)
         message = {
             "message_id": next(ids),
             "date": int(time.time()),
@@ -45,6 +70,8 @@ def build(token: str, replies: dict[int, float]) -> web.Application:
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", handle)
+    app.router.add_post("/{version}/{phone}/messages", whatsapp)
+    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", twilio)
     return app
 
 

@@ -1,9 +1,11 @@
-"""Webhook load: signed Telegram updates at a chosen rate, answered through a fake Bot API.
+"""Webhook load: signed platform webhooks (Telegram, WhatsApp, SMS) at a chosen rate, answered
+through a fake of the platform's API.
 
 Prints accepted/s, ack latency p50/p99, replies/s received by the fake platform, end-to-end
 latency (update sent -> reply received by the platform) and messages per database commit.
 
     python -m loadtests.webhooks --rate 800 --duration 20            # open loop at 800 updates/s
+    python -m loadtests.webhooks --channel whatsapp --rate 800      # or sms; telegram is the default
     python -m loadtests.webhooks --rate 0 --concurrency 128 --duration 20   # saturation
 
 It starts `botrt up` itself (embedded PostgreSQL in a temporary data dir) with the echo bot of
@@ -16,13 +18,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
+import hmac
 import itertools
 import json
 import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -30,6 +37,47 @@ from loadtests.common import HERE, REPO, free_port, percentile, print_table, sta
 
 TOKEN = "123456:LOADTEST-token"
 SECRET = "load-secret_token"
+
+
+def _telegram(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(update(update_id, chat)).encode()
+    return body, {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+
+
+def _whatsapp(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
+    """A Cloud API notification with one text message, signed X-Hub-Signature-256 with the app secret."""
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Load"}, "wa_id": str(chat)}],
+            "messages": [{"from": str(chat), "id": f"wamid.in{update_id}", "timestamp": str(int(time.time())),
+                          "type": "text", "text": {"body": f"m{update_id}"}}],
+        }}]}],
+    }
+    body = json.dumps(envelope).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+
+
+def _sms(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
+    """A Twilio incoming-message form, signed over the public URL and the sorted parameters."""
+    sid = f"SM{update_id:032d}"
+    params = [("MessageSid", sid), ("SmsSid", sid), ("AccountSid", "AC" + "0" * 32), ("From", f"+1555{chat:07d}"),
+              ("To", "+15005550006"), ("Body", f"m{update_id}"), ("NumMedia", "0")]
+    signed = url + "".join(k + v for k, v in sorted(params))
+    signature = base64.b64encode(hmac.new(SECRET.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+    return urlencode(params).encode(), {"X-Twilio-Signature": signature,
+                                        "Content-Type": "application/x-www-form-urlencoded"}
+
+
+# channel -> (bot directory, hook slug, request builder, api_base path on the fake)
+CHANNELS: dict[str, tuple[str, str, Callable[[int, int, str], tuple[bytes, dict[str, str]]], str]] = {
+    "telegram": ("telegram", "tgload", _telegram, ""),
+    "whatsapp": ("whatsapp", "waload", _whatsapp, "/v23.0"),
+    "sms": ("sms", "smsload", _sms, ""),
+}
 
 
 def update(update_id: int, chat_id: int) -> dict[str, object]:
@@ -62,7 +110,7 @@ async def _wait_for_port(port: int) -> None:
 async def _sent_total(http: aiohttp.ClientSession, base: str) -> float:
     async with http.get(f"{base}/metrics") as response:
         text = await response.text()
-    match = re.search(r'botrt_messages_sent_total\{channel="telegram"\} ([0-9.e+]+)', text)
+    match = re.search(r'botrt_messages_sent_total\{channel="[a-z]+"\} ([0-9.e+]+)', text)
     return float(match.group(1)) if match else 0.0
 
 
@@ -78,6 +126,7 @@ async def _metric(http: aiohttp.ClientSession, base: str) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> int:
+    folder, slug, build_request, api_path = CHANNELS[args.channel]
     fake_port = free_port()
     replies_file = Path(tempfile.mkdtemp(prefix="botrt-fake-")) / "replies.json"
     fake = await asyncio.create_subprocess_exec(
@@ -86,14 +135,14 @@ async def run(args: argparse.Namespace) -> int:
     )
     await _wait_for_port(fake_port)
     server = await start_server(
-        HERE / "bots" / "telegram",
+        HERE / "bots" / folder,
         extra_env={
-            "LOAD_TELEGRAM_TOKEN": TOKEN,
-            "LOAD_TELEGRAM_SECRET": SECRET,
-            "LOAD_TELEGRAM_API_BASE": f"http://127.0.0.1:{fake_port}",
+            "LOAD_TOKEN": TOKEN,
+            "LOAD_SECRET": SECRET,
+            "LOAD_API_BASE": f"http://127.0.0.1:{fake_port}{api_path}",
         },
     )
-    url = f"{server.base_url}/hooks/telegram/tgload"
+    url = f"{server.base_url}/hooks/{args.channel}/{slug}"
     sent_at: dict[int, float] = {}
     acks: list[float] = []
     statuses: dict[int, int] = {}
@@ -102,11 +151,10 @@ async def run(args: argparse.Namespace) -> int:
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
             before = await _metric(http, server.base_url)
-            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 
             async def post(update_id: int) -> None:
                 nonlocal errors
-                body = json.dumps(update(update_id, 10_000 + update_id % args.chats)).encode()
+                body, headers = build_request(update_id, 10_000 + update_id % args.chats, url)
                 started = time.perf_counter()
                 sent_at[update_id] = time.time()
                 try:
@@ -170,7 +218,7 @@ async def run(args: argparse.Namespace) -> int:
     ms = 1000.0
     mode = f"{args.rate:g} updates/s open loop" if args.rate > 0 else f"saturation, {args.concurrency} in flight"
     print_table(
-        f"telegram webhooks: {mode}, {args.duration:g} s, {args.chats} chats",
+        f"{args.channel} webhooks: {mode}, {args.duration:g} s, {args.chats} chats",
         [
             ("updates sent / accepted (200) / other", f"{total} / {accepted} / {total - accepted} {dict(statuses)}"),
             ("client errors", str(errors)),
@@ -189,6 +237,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--channel", choices=sorted(CHANNELS), default="telegram")
     parser.add_argument("--rate", type=float, default=800.0, help="updates/s; 0 for saturation (closed loop)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     parser.add_argument("--concurrency", type=int, default=128, help="requests in flight at most")
