@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from adapters.errors import PermanentSendError
+from adapters.textsize import utf16_len, utf16_prefix
 from runtime.events import Button, Media, OutboundMedia, OutboundMessage, OutboundText
 
 # Messages.json: "Body ... up to 1,600 characters". Measured in UTF-16 code units, which is
@@ -32,27 +33,12 @@ _NUMBER: Final = re.compile(r"#?\s*(\d{1,3})\s*[.)]?")
 Form = list[tuple[str, str]]
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _fit(text: str, limit: int) -> int:
-    """How many code points of text fit in limit UTF-16 units."""
-    units = 0
-    for index, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_BODY) -> list[str]:
     """Chunks of at most limit UTF-16 units, broken at paragraphs, lines or words when possible."""
     chunks: list[str] = []
     rest = text
     while utf16_len(rest) > limit:
-        fit = _fit(rest, limit)
+        fit = utf16_prefix(rest, limit)
         cut = fit
         for sep, min_share in _BREAKS:
             at = rest.rfind(sep, 0, fit)

@@ -20,6 +20,7 @@ from adapters.telegram.payloads import (
     SendVideo,
     SendVoice,
 )
+from adapters.textsize import utf16_len, utf16_prefix
 from runtime.events import Button, Media, OutboundMedia, OutboundMessage, OutboundText
 
 # sendMessage: text is "1-4096 characters after entities parsing"; captions are "0-1024".
@@ -42,27 +43,12 @@ class ApiCall(msgspec.Struct, frozen=True, kw_only=True):
     params: SendCall
 
 
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def _prefix_within(text: str, limit: int) -> int:
-    """The number of code points of text that fit in limit UTF-16 units."""
-    units = 0
-    for index, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Splits text into chunks of at most limit UTF-16 units at paragraph, line or word breaks."""
     chunks: list[str] = []
     rest = text
     while utf16_len(rest) > limit:
-        window = rest[: _prefix_within(rest, limit)]
+        window = rest[: utf16_prefix(rest, limit)]
         cut, skip = len(window), 0
         for sep, min_share in _BREAKS:
             at = window.rfind(sep)
