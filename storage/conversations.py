@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Final, final
 
@@ -25,7 +24,7 @@ from runtime.events import (
 from runtime.ports import ChannelRef, ConversationSnapshot, SessionOpened, TurnRecord
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for
+from storage.tenancy import act_for, per_org
 
 # Channels whose outbound rows are delivered by the client reading them (widget replay), so
 # the row itself is the delivery; the others wait in the outbox as pending.
@@ -71,21 +70,13 @@ async def _insert_messages(con: asyncpg.Connection, rows: Sequence[tuple[Any, ..
         await con.execute(QUERIES["messages/insert_messages"], *columns)
 
 
-def _by_org(items: Sequence[Any]) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for index, item in enumerate(items):
-        groups[item.org_id].append(index)
-    return groups
-
-
 async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> Sequence[bool]:
     """Claims dedupe keys and stores the new messages; True per event that was new.
 
     Statuses are stored already processed and applied to the message they refer to.
     """
     accepted = [False] * len(events)
-    for org_id, indexes in _by_org(events).items():
-        await act_for(con, org_id)
+    async for org_id, indexes in per_org(con, range(len(events)), lambda i: events[i].org_id):
         first: dict[tuple[str, str], int] = {}
         for i in indexes:
             first.setdefault((events[i].channel_id, events[i].external_id), i)
@@ -117,9 +108,7 @@ async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> 
 
 async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> Sequence[None]:
     """Commits turns: conversation state, outbound messages, inbound marked processed."""
-    for org_id, indexes in _by_org([t.conversation for t in turns]).items():
-        await act_for(con, org_id)
-        group = [turns[i] for i in indexes]
+    async for _org_id, group in per_org(con, turns, lambda t: t.conversation.org_id):
         latest = {t.conversation.conversation_id: t.conversation for t in group}
         await con.execute(
             QUERIES["conversations/update_after_turns"],

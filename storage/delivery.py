@@ -13,7 +13,7 @@ from runtime.events import OutboundMedia, OutboundMessage, OutboundText
 from runtime.ports import ChannelRef
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for
+from storage.tenancy import act_for, per_org
 
 _OUTBOUND: Final = OutboundText | OutboundMedia
 
@@ -63,11 +63,7 @@ class _Sent(msgspec.Struct, frozen=True):
 
 
 async def _flush_sent(con: asyncpg.Connection, items: Sequence[_Sent]) -> Sequence[None]:
-    by_org: dict[str, list[_Sent]] = {}
-    for item in items:
-        by_org.setdefault(item.message.org_id, []).append(item)
-    for org_id, group in by_org.items():
-        await act_for(con, org_id)
+    async for _org_id, group in per_org(con, items, lambda item: item.message.org_id):
         await con.execute(
             QUERIES["messages/mark_sent"],
             [i.message.event_id for i in group],

@@ -10,7 +10,7 @@ import msgspec
 
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for
+from storage.tenancy import per_org
 
 _JSON = msgspec.json.Encoder()
 
@@ -28,11 +28,7 @@ class Prediction(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _flush(con: asyncpg.Connection, items: Sequence[Prediction]) -> Sequence[None]:
-    by_org: dict[str, list[Prediction]] = {}
-    for item in items:
-        by_org.setdefault(item.org_id, []).append(item)
-    for org_id, group in by_org.items():
-        await act_for(con, org_id)
+    async for _org_id, group in per_org(con, items, lambda item: item.org_id):
         await con.execute(
             QUERIES["nlu/insert_predictions"],
             [p.org_id for p in group],
