@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, final
 
@@ -20,6 +19,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from runtime.events import AgentReply, HandoffChange, InboundMessage, PipelineInput
+from runtime.ids import new_id
 from runtime.logging import get_logger
 from runtime.ports import ConversationSnapshot
 from storage.handoffs import conversation_org, open_handoffs
@@ -233,7 +233,7 @@ class AgentDesk:
 def _common(org_id: str, conversation_id: str) -> dict[str, Any]:
     # channel fields are filled from the conversation's snapshot by the pipeline when needed.
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_id(),
         "org_id": org_id,
         "conversation_id": conversation_id,
         "channel_id": "",

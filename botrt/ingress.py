@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, final
 
@@ -28,6 +27,7 @@ from runtime.events import (
     Media,
     PipelineInput,
 )
+from runtime.ids import new_id
 from runtime.logging import get_logger
 from runtime.ports import ChannelRef, ContactDirectory, Inbox
 
@@ -49,7 +49,7 @@ def _reply(reply: HttpReply) -> web.Response:
 def to_event(channel: ChannelRef, conversation_id: str, message: ParsedMessage) -> Inbound:
     """A platform message as a runtime event; its row id is a fresh uuid."""
     common: dict[str, Any] = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_id(),
         "org_id": channel.org_id,
         "conversation_id": conversation_id,
         "channel_id": channel.channel_id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from runtime.config import Settings
 from runtime.errors import ConfigError
 from runtime.events import ConversationTimeout, Outbound, OutboundDelta, PipelineInput
 from runtime.hooks import HookRegistry, load_entry_point_plugin
+from runtime.ids import new_id
 from runtime.logging import get_logger
 from runtime.outbox import Outbox
 from runtime.pipeline import Pipeline
@@ -288,7 +288,7 @@ async def open_runtime(
             if call.context.channel == "webchat":
                 await webchat.deliver(
                     OutboundDelta(
-                        event_id=str(uuid.uuid4()),
+                        event_id=new_id(),
                         org_id=call.context.org_id,
                         conversation_id=call.context.conversation_id,
                         channel_id="",
@@ -463,7 +463,7 @@ async def _end_idle(pool: asyncpg.Pool, publish: Any, org_ids: list[str], idle_t
                 await publish(
                     conversation_id,
                     ConversationTimeout(
-                        event_id=str(uuid.uuid4()),
+                        event_id=new_id(),
                         org_id=org_id,
                         conversation_id=conversation_id,
                         channel_id="",

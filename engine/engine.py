@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import final
 
@@ -20,6 +19,7 @@ from runtime.events import (
     OutboundText,
 )
 from runtime.hooks import HookContext
+from runtime.ids import new_id
 from runtime.ports import ConversationSnapshot, EngineResult
 
 
@@ -120,7 +120,7 @@ class BotEngine:
     @staticmethod
     def _message(snapshot: ConversationSnapshot, said: Said) -> OutboundText:
         return OutboundText(
-            event_id=str(uuid.uuid4()),
+            event_id=new_id(),
             org_id=snapshot.org_id,
             conversation_id=snapshot.conversation_id,
             channel_id=snapshot.channel_id,

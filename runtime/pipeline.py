@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final, final
@@ -36,6 +35,7 @@ from runtime.events import (
     PipelineInput,
 )
 from runtime.hooks import Drop, HookContext, HookRegistry, Reply
+from runtime.ids import new_id
 from runtime.logging import get_logger
 from runtime.ports import (
     ConversationSnapshot,
@@ -230,7 +230,7 @@ class Pipeline:
 
     async def _agent_reply(self, snapshot: ConversationSnapshot, event: AgentReply, ctx: HookContext) -> str:
         message = OutboundText(
-            event_id=str(uuid.uuid4()),
+            event_id=new_id(),
             org_id=snapshot.org_id,
             conversation_id=snapshot.conversation_id,
             channel_id=snapshot.channel_id,
@@ -285,7 +285,7 @@ class Pipeline:
 
     def _send_typing(self, snapshot: ConversationSnapshot) -> None:
         typing = OutboundTyping(
-            event_id=str(uuid.uuid4()),
+            event_id=new_id(),
             org_id=snapshot.org_id,
             conversation_id=snapshot.conversation_id,
             channel_id=snapshot.channel_id,

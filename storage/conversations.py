@@ -30,6 +30,8 @@ from storage.tenancy import act_for, per_org
 # the row itself is the delivery; the others wait in the outbox as pending.
 _PULL_CHANNELS: Final = frozenset({"webchat"})
 
+_JSON: Final = msgspec.json.Encoder()
+
 _KIND: Final[dict[type, str]] = {
     InboundText: "text",
     InboundMedia: "media",
@@ -41,7 +43,8 @@ _KIND: Final[dict[type, str]] = {
 }
 
 
-def _message_row(event: Inbound | OutboundMessage, *, direction: str, status: str) -> tuple[Any, ...]:
+def message_row(event: Inbound | OutboundMessage, *, direction: str, status: str) -> tuple[Any, ...]:
+    """One messages row, as the columns of messages/insert_messages after org_id."""
     text = getattr(event, "text", None)
     if isinstance(event, InboundPostback):
         text = event.title or event.payload
@@ -51,23 +54,35 @@ def _message_row(event: Inbound | OutboundMessage, *, direction: str, status: st
         text = event.name or f"{event.latitude},{event.longitude}"
     return (
         event.event_id,
-        event.org_id,
         event.conversation_id,
         direction,
         getattr(event, "seq", None) if direction == "outbound" else None,
         getattr(event, "external_id", None),
         _KIND[type(event)],
         text,
-        msgspec.to_builtins(event),
+        event,  # the body: the jsonb codec encodes the Struct as it is
         status,
         event.ts,
     )
 
 
-async def _insert_messages(con: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    if rows:
-        columns = list(zip(*rows, strict=True))
-        await con.execute(QUERIES["messages/insert_messages"], *columns)
+_BODY: Final = 7
+
+
+async def insert_messages(con: asyncpg.Connection, org_id: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Inserts one organization's message rows (see message_row) in one statement.
+
+    Each column travels as one JSON array, encoded in a single msgspec call: see the query's
+    header for why. The caller's transaction must act for org_id.
+    """
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    encoded = [
+        list(column) if index == _BODY else _JSON.encode(column).decode()
+        for index, column in enumerate(columns)
+    ]
+    await con.execute(QUERIES["messages/insert_messages"], org_id, *encoded)
 
 
 async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> Sequence[bool]:
@@ -91,10 +106,11 @@ async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> 
         for i in new:
             accepted[i] = True
         fresh = [events[i] for i in sorted(new)]
-        await _insert_messages(
+        await insert_messages(
             con,
+            org_id,
             [
-                _message_row(e, direction="inbound", status="processed" if isinstance(e, InboundStatus) else "pending")
+                message_row(e, direction="inbound", status="processed" if isinstance(e, InboundStatus) else "pending")
                 for e in fresh
             ],
         )
@@ -108,7 +124,7 @@ async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> 
 
 async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> Sequence[None]:
     """Commits turns: conversation state, outbound messages, inbound marked processed."""
-    async for _org_id, group in per_org(con, turns, lambda t: t.conversation.org_id):
+    async for org_id, group in per_org(con, turns, lambda t: t.conversation.org_id):
         latest = {t.conversation.conversation_id: t.conversation for t in group}
         await con.execute(
             QUERIES["conversations/update_after_turns"],
@@ -141,10 +157,11 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
                 [t.conversation.conversation_id for t in closed],
                 [t.handoff_closed for t in closed],
             )
-        await _insert_messages(
+        await insert_messages(
             con,
+            org_id,
             [
-                _message_row(
+                message_row(
                     m,
                     direction="outbound",
                     status="sent" if m.channel_kind in _PULL_CHANNELS else "pending",

@@ -47,6 +47,7 @@ from runtime.events import (
     OutboundTyping,
     PipelineInput,
 )
+from runtime.ids import new_id
 from runtime.logging import get_logger
 from runtime.ports import ChannelRef, Inbox, WebchatStore
 
@@ -223,7 +224,7 @@ class WebchatAdapter:
                 await self._publish(
                     opened.conversation_id,
                     ConversationStarted(
-                        event_id=str(uuid.uuid4()),
+                        event_id=new_id(),
                         org_id=channel.org_id,
                         conversation_id=opened.conversation_id,
                         channel_id=channel.channel_id,
@@ -242,7 +243,7 @@ class WebchatAdapter:
     async def _message(self, conn: _Connection, channel: ChannelRef, frame: Message | Postback) -> None:
         client_id = frame.client_id or str(uuid.uuid4())
         common = {
-            "event_id": str(uuid.uuid4()),
+            "event_id": new_id(),
             "org_id": channel.org_id,
             "conversation_id": conn.conversation_id,
             "channel_id": channel.channel_id,
