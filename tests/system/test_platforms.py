@@ -280,3 +280,35 @@ async def test_a_saturated_bus_sheds_telegram_with_503_but_never_sms(
         assert rows == [(1,)]
         stall.release.set()
         await twilio.wait_for(1, within=30)  # committed, then swept onto the bus once it had room
+
+
+async def test_a_whatsapp_voice_note_is_fetched_from_graph_and_transcribed(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    payload = json.loads((DATA / "whatsapp" / "voice.json").read_text())
+    media_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["audio"]["id"]
+    async with FakeMeta() as fake:
+        # Real speech; Graph serves whatever bytes were uploaded, and whisper sniffs the format.
+        fake.add_media(media_id, (REPO.parent / "shared" / "data" / "speech" / "jfk.flac").read_bytes())
+        write_bot(tmp_path / "bots", "wabot", whatsapp_channel(fake, template=False))
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        body = json.dumps(payload).encode()
+        headers = {"X-Hub-Signature-256": sign_meta(APP_SECRET, body), "Content-Type": "application/json"}
+        assert (await post(server, "/hooks/whatsapp/wa", body, headers))[0] == 200
+        async with asyncio.timeout(60):
+            sent = await fake.wait_for(1)
+        reply = sent[0]["text"]["body"].lower()
+        assert reply.startswith("echo: ") and "ask not what your country can do for you" in reply
+        # The documented two steps, each with the bearer token: GET /{media-id} -> {"url"}, GET url.
+        lookups = [(r.method, r.path, r.authorized, r.status) for r in fake.requests if r.method == "GET"]
+        assert lookups == [
+            ("GET", f"/{fake.version}/{media_id}", True, 200),
+            ("GET", f"/media/{media_id}", True, 200),
+        ]
+        rows = await fetch(settings, "SELECT kind, text, body FROM messages WHERE direction = 'inbound'")
+        assert len(rows) == 1 and rows[0]["kind"] == "media"
+        assert "ask not what your country" in rows[0]["text"].lower()
+        stored = json.loads(rows[0]["body"])
+        assert "ask not what your country" in stored["transcript"].lower()
+        assert stored["media"]["provider_id"] == media_id
