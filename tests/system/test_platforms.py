@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import asyncpg
+from yarl import URL
 
 from runtime.config import Settings
 from runtime.events import InboundMessage
@@ -20,7 +22,7 @@ from tests.conftest import REPO, LiveServer
 from tests.fakes.meta import FakeMeta, sign_meta
 from tests.fakes.slack import FakeSlack, block_actions, event_callback, message_event
 from tests.fakes.telegram import FakeTelegram, text_update
-from tests.fakes.twilio import FakeTwilio, incoming_sms, status_callback
+from tests.fakes.twilio import FakeTwilio, incoming_sms, sign_twilio, status_callback
 from tests.system.conftest import serve, write_bot
 
 PUBLIC = "https://bots.example.org"
@@ -186,6 +188,8 @@ async def test_slack_verification_stale_signature_retries_and_buttons(
         settings = platform_settings(tmp_path / "bots")
         server = await serve(servers, settings)
         url = f"{server.base_url}/hooks/slack/sl"
+        async with aiohttp.ClientSession() as http, http.get(url) as r:
+            assert r.status == 405  # Slack only POSTs; GET is a webhook on SMS alone
         challenge = await fake.deliver(url, {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"})
         assert challenge.status == 200 and b"3eZbrw1aBm2rZgRNFdxV" in challenge.body
         stale = await fake.deliver(url, event_callback(message_event(text="old")), ts=int(time.time()) - 600)
@@ -235,6 +239,45 @@ async def test_sms_signed_on_the_public_url_replies_and_tracks_delivery(
                                        account_sid=fake.account_sid)
             assert (await fake.deliver(local, callback, signed_url=public)).status == 200
         await eventually(settings, "SELECT status FROM messages WHERE direction = 'outbound'", "delivered")
+
+
+async def test_sms_by_get_is_verified_over_the_url_with_its_query(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    async with FakeTwilio() as fake:
+        channel = (
+            f'[[channels]]\ntype = "sms"\nslug = "sms"\naccount_sid = "{fake.account_sid}"\n'
+            f'auth_token = "{fake.auth_token}"\nfrom_number = "+15005550006"\napi_base = "{fake.api_base}"\n'
+        )
+        write_bot(tmp_path / "bots", "smsbot", channel)
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        local, public = f"{server.base_url}/hooks/sms/sms", f"{PUBLIC}/hooks/sms/sms"
+        # A slash, a plus, an ampersand, accents: the signed URL is the query as sent ("1%2F2",
+        # "ol%C3%A1"), never a decoded or re-encoded copy of it.
+        text = "olá: 1/2 + você & eu"
+        params = incoming_sms(body=text, sid="SM" + "2" * 32)
+        answer = await fake.deliver_get(local, params, signed_url=public)
+        assert answer.status == 200 and answer.content_type == "text/xml" and b"<Response" in answer.body
+        created = await fake.wait_for(1, within=10)
+        assert created[0].get("Body") == f"echo: {text}"
+        # Forged: the query changed after signing (a different Body under the same signature).
+        query = urlencode(incoming_sms(body="signed text", sid="SM" + "3" * 32))
+        signature = sign_twilio(fake.auth_token, f"{public}?{query}")
+        async with aiohttp.ClientSession() as http:
+            forged = URL(f"{local}?{query.replace('signed+text', 'other+text')}", encoded=True)
+            async with http.get(forged, headers={"X-Twilio-Signature": signature}) as r:
+                assert r.status == 403
+            unsigned = URL(f"{local}?{query}", encoded=True)
+            async with http.get(unsigned) as r:
+                assert r.status == 401
+            # Signed as if its parameters were POSTed: a GET signs the URL alone.
+            as_post = sign_twilio(fake.auth_token, public, incoming_sms(body="x", sid="SM" + "4" * 32))
+            query4 = urlencode(incoming_sms(body="x", sid="SM" + "4" * 32))
+            async with http.get(URL(f"{local}?{query4}", encoded=True), headers={"X-Twilio-Signature": as_post}) as r:
+                assert r.status == 403
+        rows = await fetch(settings, "SELECT text FROM messages WHERE direction = 'inbound'")
+        assert [r["text"] for r in rows] == [text]
 
 
 class _Stall:
