@@ -355,3 +355,34 @@ async def test_a_whatsapp_voice_note_is_fetched_from_graph_and_transcribed(
         stored = json.loads(rows[0]["body"])
         assert "ask not what your country" in stored["transcript"].lower()
         assert stored["media"]["provider_id"] == media_id
+
+
+async def test_slack_files_are_recorded_by_url_and_not_downloaded(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    async with FakeSlack() as fake:
+        channel = (
+            f'[[channels]]\ntype = "slack"\nslug = "sl"\nbot_token = "{fake.bot_token}"\n'
+            f'signing_secret = "{fake.signing_secret}"\napi_base = "{fake.api_base}"\n'
+        )
+        write_bot(tmp_path / "bots", "slbot", channel)
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        # Hosted on the fake, so any download (with or without the bot token that url_private
+        # needs) shows up in fake.downloads.
+        clip = fake.add_file("F0AUDIO001", b"OggS fake clip", name="clip.webm", mimetype="audio/webm")
+        image = fake.add_file("F0IMAGE001", b"\x89PNG fake", name="receipt.png", mimetype="image/png")
+        del image["url_private_download"]  # Slack sometimes sends url_private alone
+        files = [clip, image]
+        event = message_event(text="see attached", subtype="file_share", files=files)
+        assert (await fake.deliver(f"{server.base_url}/hooks/slack/sl", event_callback(event))).status == 200
+        await eventually(settings, "SELECT count(*) FROM messages WHERE direction = 'inbound' AND status = 'processed'", 2)
+        rows = await fetch(settings, "SELECT external_id, body FROM messages WHERE direction = 'inbound' ORDER BY external_id")
+        media = [json.loads(r["body"])["media"] for r in rows]
+        # url_private_download when Slack gives it, else url_private; the file id beside it.
+        assert [(m["kind"], m["url"], m["provider_id"]) for m in media] == [
+            ("audio", files[0]["url_private_download"], "F0AUDIO001"),
+            ("image", files[1]["url_private"], "F0IMAGE001"),
+        ]
+        assert all("transcript" not in json.loads(r["body"]) for r in rows)
+        assert fake.downloads == []
