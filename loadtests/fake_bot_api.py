@@ -4,8 +4,9 @@ Speaks Telegram's sendMessage / sendChatAction ({"ok":true,"result":Message}), t
 POST /{version}/{node}/messages for WhatsApp (node: the phone number id; {"messaging_product",
 "contacts", "messages":[{"id"}]}) and Instagram (node: the account; {"recipient_id",
 "message_id"}), Slack's POST /api/chat.postMessage ({"ok":true,"channel","ts","message"}) and
-Twilio's Messages.json, and records when each reply "echo: m<update_id>" arrived (wall clock, comparable across processes); on SIGTERM it writes
-{update_id: time} as JSON to --out while shutting down.
+Twilio's Messages.json, and records when each reply "echo: m<update_id>" arrived (wall clock,
+comparable across processes); on SIGTERM it writes {update_id: time} as JSON to --out while
+shutting down.
 
     python -m loadtests.fake_bot_api --port 8081 --token T --out replies.json
 """

@@ -377,7 +377,8 @@ class FakeSlack(LoopbackServer):
         self._state.downloads.append(FileDownload(request.path, authorization, authorized))
         self._recorded()
         if not authorized:
-            return web.Response(text="<!DOCTYPE html><html><title>Sign in | Slack</title></html>", content_type="text/html")
+            sign_in = "<!DOCTYPE html><html><title>Sign in | Slack</title></html>"
+            return web.Response(text=sign_in, content_type="text/html")
         file_id = request.match_info["owner"].rpartition("-")[2]
         hosted = self._files.get(file_id)
         if hosted is None:

@@ -376,8 +376,9 @@ async def test_slack_files_are_recorded_by_url_and_not_downloaded(
         files = [clip, image]
         event = message_event(text="see attached", subtype="file_share", files=files)
         assert (await fake.deliver(f"{server.base_url}/hooks/slack/sl", event_callback(event))).status == 200
-        await eventually(settings, "SELECT count(*) FROM messages WHERE direction = 'inbound' AND status = 'processed'", 2)
-        rows = await fetch(settings, "SELECT external_id, body FROM messages WHERE direction = 'inbound' ORDER BY external_id")
+        inbound = "FROM messages WHERE direction = 'inbound'"
+        await eventually(settings, f"SELECT count(*) {inbound} AND status = 'processed'", 2)
+        rows = await fetch(settings, f"SELECT external_id, body {inbound} ORDER BY external_id")
         media = [json.loads(r["body"])["media"] for r in rows]
         # url_private_download when Slack gives it, else url_private; the file id beside it.
         assert [(m["kind"], m["url"], m["provider_id"]) for m in media] == [
