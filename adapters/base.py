@@ -98,6 +98,10 @@ class ChannelAdapter(Protocol):
 
     kind: ClassVar[str]
     limits: ClassVar[RateLimits]
+    # Whether the platform may deliver webhooks as signed GETs (Twilio, when the number's URL is
+    # set to HTTP GET: the parameters ride in the query). Otherwise a GET that is not a
+    # handshake is answered 405.
+    get_webhooks: ClassVar[bool]
 
     def handshake(self, request: RawRequest) -> HttpReply | None:
         """Answers a GET verification handshake (Meta hub.challenge); None if not one."""

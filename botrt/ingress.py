@@ -127,10 +127,12 @@ class Ingress:
         kind = channel.kind
         if raw.method == "GET":
             handshake = adapter.handshake(raw)
-            if handshake is None:
+            if handshake is not None:
+                metrics.WEBHOOKS.labels(channel=kind, outcome="handshake").inc()
+                return _reply(handshake)
+            if not adapter.get_webhooks:
                 raise web.HTTPMethodNotAllowed("GET", ["POST"])
-            metrics.WEBHOOKS.labels(channel=kind, outcome="handshake").inc()
-            return _reply(handshake)
+            # A webhook delivered by GET (Twilio): verified and committed exactly like a POST.
         try:
             adapter.verify(raw, time.time())
         except SignatureMissing:

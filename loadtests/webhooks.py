@@ -1,17 +1,23 @@
-"""Webhook load: signed platform webhooks (Telegram, WhatsApp, SMS) at a chosen rate, answered
-through a fake of the platform's API.
+"""Webhook load: signed platform webhooks (Telegram, WhatsApp, SMS, Slack, Instagram) at a chosen
+rate, answered through a fake of the platform's API.
 
 Prints accepted/s, ack latency p50/p99, replies/s received by the fake platform, end-to-end
 latency (update sent -> reply received by the platform) and messages per database commit.
 
     python -m loadtests.webhooks --rate 800 --duration 20            # open loop at 800 updates/s
-    python -m loadtests.webhooks --channel whatsapp --rate 800      # or sms; telegram is the default
+    python -m loadtests.webhooks --channel whatsapp --rate 800      # or sms, slack, instagram
     python -m loadtests.webhooks --rate 0 --concurrency 128 --duration 20   # saturation
 
+Each channel signs as its platform does: Telegram's secret-token header, Meta's
+X-Hub-Signature-256 (WhatsApp Cloud API notifications, Instagram "object": "instagram" with
+entry[].messaging[]), Twilio's X-Twilio-Signature over the public URL and sorted form
+parameters, Slack's v0 HMAC over "v0:{timestamp}:{body}" (Events API event_callback with a
+message event).
+
 It starts `botrt up` itself (embedded PostgreSQL in a temporary data dir) with the echo bot of
-loadtests/bots/telegram/telegram.toml pointed at a fake of the Bot API that speaks its wire
-format (sendMessage -> {"ok":true,"result":Message}) in a process of its own
-(loadtests/fake_bot_api.py). Targets only loopback; stops by itself.
+loadtests/bots/<channel>/ pointed at a fake of the platform's API that speaks its wire format
+(sendMessage, Graph POST /{node}/messages, Messages.json, chat.postMessage) in a process of its
+own (loadtests/fake_bot_api.py). Targets only loopback; stops by itself.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from loadtests.common import HERE, REPO, free_port, percentile, print_table, sta
 
 TOKEN = "123456:LOADTEST-token"
 SECRET = "load-secret_token"
+# The Instagram professional account of loadtests/bots/instagram (its Graph node).
+IG_USER = "17841400008460056"
 
 
 def _telegram(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
@@ -72,11 +80,52 @@ def _sms(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
                                         "Content-Type": "application/x-www-form-urlencoded"}
 
 
+def _slack(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
+    """An Events API event_callback with one direct message, signed v0 with the signing secret."""
+    now = int(time.time())
+    ts = f"{now}.{update_id:06d}"  # a message's ts is unique in its channel: the dedupe key
+    envelope = {
+        "token": "deprecated-verification-token",
+        "team_id": "T0LOAD",
+        "api_app_id": "A0LOAD",
+        "event": {"type": "message", "channel": f"D{chat}", "channel_type": "im", "user": f"U{chat}",
+                  "text": f"m{update_id}", "ts": ts, "event_ts": ts},
+        "type": "event_callback",
+        "event_id": f"Ev{update_id:010d}",
+        "event_time": now,
+        "authorizations": [{"team_id": "T0LOAD", "user_id": "U0LOADBOT", "is_bot": True}],
+    }
+    body = json.dumps(envelope).encode()
+    signed = b"v0:" + str(now).encode() + b":" + body
+    signature = "v0=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    return body, {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": signature,
+                  "Content-Type": "application/json"}
+
+
+def _instagram(update_id: int, chat: int, url: str) -> tuple[bytes, dict[str, str]]:
+    """A Messenger Platform notification (object "instagram") with one DM, signed X-Hub-Signature-256."""
+    now_ms = int(time.time() * 1000)
+    envelope = {
+        "object": "instagram",
+        "entry": [{"id": IG_USER, "time": now_ms, "messaging": [{
+            "sender": {"id": str(chat)},
+            "recipient": {"id": IG_USER},
+            "timestamp": now_ms,
+            "message": {"mid": f"mid.in{update_id}", "text": f"m{update_id}"},
+        }]}],
+    }
+    body = json.dumps(envelope).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+
+
 # channel -> (bot directory, hook slug, request builder, api_base path on the fake)
 CHANNELS: dict[str, tuple[str, str, Callable[[int, int, str], tuple[bytes, dict[str, str]]], str]] = {
     "telegram": ("telegram", "tgload", _telegram, ""),
     "whatsapp": ("whatsapp", "waload", _whatsapp, "/v23.0"),
     "sms": ("sms", "smsload", _sms, ""),
+    "slack": ("slack", "slload", _slack, "/api"),
+    "instagram": ("instagram", "igload", _instagram, "/v23.0"),
 }
 
 
@@ -241,7 +290,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=800.0, help="updates/s; 0 for saturation (closed loop)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     parser.add_argument("--concurrency", type=int, default=128, help="requests in flight at most")
-    parser.add_argument("--chats", type=int, default=1000, help="distinct Telegram chats")
+    parser.add_argument("--chats", type=int, default=1000, help="distinct chats (senders)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the last replies")
     args = parser.parse_args()
     if args.duration <= 0 or args.concurrency < 1 or args.chats < 1:

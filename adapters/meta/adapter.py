@@ -48,6 +48,8 @@ class MetaAdapter(abc.ABC, Generic[ConfigT]):
     _node_setting: ClassVar[str]
     # How errors name the channel, e.g. "a WhatsApp channel".
     _channel_name: ClassVar[str]
+    # Meta's GET is only the hub.challenge handshake; notifications are POSTed.
+    get_webhooks: ClassVar[bool] = False
 
     __slots__ = ("_config", "_graph", "_messages_path")
 

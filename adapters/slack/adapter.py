@@ -95,6 +95,7 @@ class SlackAdapter:
     # second; per_channel (the whole install) is a conservative 5/s because Slack publishes no
     # number: a 429 carries Retry-After, which pauses the channel in the outbox.
     limits: ClassVar[RateLimits] = RateLimits(per_channel=5.0, per_recipient=1.0, burst=3)
+    get_webhooks: ClassVar[bool] = False  # events and interactivity are always POSTed
 
     def __init__(self, config: SlackConfig, *, http: aiohttp.ClientSession, timeout: float = REQUEST_TIMEOUT_S) -> None:
         self.config = config

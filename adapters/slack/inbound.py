@@ -98,7 +98,8 @@ def _media_kind(mimetype: str | None) -> str:
 def _media(file: File, caption: str | None) -> Media:
     return Media(
         kind=_media_kind(file.mimetype),
-        # Downloading needs "Authorization: Bearer <bot token>" (files:read scope).
+        # Recorded, never fetched by botrt. Downloading needs "Authorization: Bearer <bot token>"
+        # (files:read scope); whoever follows the URL must send it (docs/architecture.md).
         url=file.url_private_download or file.url_private,
         provider_id=file.id,
         mime_type=file.mimetype,

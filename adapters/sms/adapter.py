@@ -96,6 +96,9 @@ class SmsAdapter:
     # long text is several seconds of the sender's time. Short codes and Messaging Services go
     # faster: raise max_send_rate in the channel table for them.
     limits: ClassVar[RateLimits] = RateLimits(per_channel=1.0, per_recipient=1.0, burst=1)
+    # A number's messaging webhook may be configured as HTTP GET: "Twilio cannot cache POST
+    # requests" (PROTOCOLS.md §4). It is signed over the full URL, query included, and nothing else.
+    get_webhooks: ClassVar[bool] = True
 
     def __init__(self, config: SmsConfig, *, http: aiohttp.ClientSession, timeout: float = REQUEST_TIMEOUT_S) -> None:
         self.config = config

@@ -177,6 +177,7 @@ class TelegramAdapter:
     # Bots FAQ: about 30 messages/s overall, 1/s in a chat "with short bursts" (no number given,
     # so a small one: a split long text goes out in one go); groups also cap at 20/minute.
     limits: ClassVar[RateLimits] = RateLimits(per_channel=30.0, per_recipient=1.0, burst=3)
+    get_webhooks: ClassVar[bool] = False  # "an HTTPS POST request" (setWebhook)
 
     def __init__(
         self, config: TelegramConfig, *, http: aiohttp.ClientSession, timeout: float = DEFAULT_TIMEOUT

@@ -192,6 +192,21 @@ class SlackCall:
     ts: str | None  # the posted message's ts when it was accepted
 
 
+@dataclass(frozen=True, slots=True)
+class FileDownload:
+    """One GET of a hosted file's url_private(_download), and whether it carried the bot token."""
+
+    path: str
+    authorization: str | None
+    authorized: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _HostedFile:
+    data: bytes
+    mimetype: str
+
+
 @dataclass(slots=True)
 class _Rule:
     remaining: int
@@ -205,6 +220,7 @@ class _State:
     requests: list[SlackCall] = field(default_factory=list)
     failures: list[_Rule] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
+    downloads: list[FileDownload] = field(default_factory=list)
 
 
 class _Refusal(Exception):
@@ -231,9 +247,10 @@ class FakeSlack(LoopbackServer):
         self.bot_id = bot_id
         self._state = _State()
         self._ts = itertools.count(1)
+        self._files: dict[str, _HostedFile] = {}
 
     def _routes(self) -> list[web.RouteDef]:
-        return [web.post("/api/{method}", self._api)]
+        return [web.post("/api/{method}", self._api), web.get("/files-pri/{owner}/{tail:.*}", self._file)]
 
     @property
     def api_base(self) -> str:
@@ -256,6 +273,11 @@ class FakeSlack(LoopbackServer):
         """The `text` of accepted messages, optionally to one channel."""
         return [m["text"] for m in self.messages if channel is None or m.get("channel") == channel]
 
+    @property
+    def downloads(self) -> list[FileDownload]:
+        """Every GET of a hosted file, in order, unauthorised ones included."""
+        return self._state.downloads
+
     async def wait_for(self, count: int = 1, *, within: float = 5.0) -> list[dict[str, Any]]:
         """Waits until at least count messages were accepted and returns them."""
         try:
@@ -276,6 +298,32 @@ class FakeSlack(LoopbackServer):
         http_500: HTTP 500 with a non-JSON body; error: HTTP 200 {"ok": false, "error": error}.
         """
         self._state.failures.append(_Rule(remaining=times, failure=failure, retry_after=retry_after, error=error))
+
+    def add_file(self, file_id: str, data: bytes, *, name: str, mimetype: str) -> dict[str, Any]:
+        """Hosts a file and returns its file object, as a message event's files[] carries it.
+
+        url_private and url_private_download point at this fake, under files-pri/ as Slack's
+        do; fetching them takes "Authorization: Bearer <bot token>". Without it Slack answers
+        an HTML sign-in page with status 200 rather than an error (known from practice, not
+        from its reference), and so does the fake: a client must not trust a 200 alone.
+        """
+        self._files[file_id] = _HostedFile(data, mimetype)
+        base = f"{self.origin}/files-pri/{TEAM_ID}-{file_id}"
+        return {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2],
+            "user": "U0USER0001",
+            "mode": "hosted",
+            "size": len(data),
+            "url_private": f"{base}/{name}",
+            "url_private_download": f"{base}/download/{name}",
+            "permalink": f"https://fake.slack.com/files/U0USER0001/{file_id}/{name}",
+        }
 
     def delay_next(self, seconds: float, *, times: int = 1) -> None:
         """Holds the next `times` answers for seconds (to provoke client timeouts)."""
@@ -320,6 +368,22 @@ class FakeSlack(LoopbackServer):
         if self._state.delays:
             await self._sleep(self._state.delays.pop(0))
         return response
+
+    async def _file(self, request: web.Request) -> web.Response:
+        authorization = request.headers.get("Authorization")
+        authorized = authorization is not None and hmac.compare_digest(
+            authorization.encode(), f"Bearer {self.bot_token}".encode()
+        )
+        self._state.downloads.append(FileDownload(request.path, authorization, authorized))
+        self._recorded()
+        if not authorized:
+            sign_in = "<!DOCTYPE html><html><title>Sign in | Slack</title></html>"
+            return web.Response(text=sign_in, content_type="text/html")
+        file_id = request.match_info["owner"].rpartition("-")[2]
+        hosted = self._files.get(file_id)
+        if hosted is None:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=hosted.data, content_type=hosted.mimetype)
 
     def _respond(self, method: str, body: dict[str, Any], request: web.Request) -> web.Response:
         authorization = request.headers.get("Authorization")

@@ -7,13 +7,14 @@
         ...
         assert fake.messages[0].form == [("To", "+15551230001"), ("From", FROM_NUMBER), ("Body", "hi")]
         await fake.deliver(hook_url, incoming_sms(body="hello"))
+        await fake.deliver_get(hook_url, incoming_sms(body="hello"))   # a number set to HTTP GET
         await fake.send_status(sid, "delivered")
 
 POST /2010-04-01/Accounts/{AccountSid}/Messages.json takes HTTP Basic auth and a form body and
 answers 201 with the Message resource (sid "SM" + 32 hex, status "queued"), or Twilio's error
 JSON {code, message, more_info, status}: 401/20003 for bad credentials, 400/21604 no To,
 400/21603 no From, 400/21602 no Body or MediaUrl, 400/21617 Body over 1600 characters.
-``deliver`` and ``send_status`` sign their requests as Twilio does, independently of the
+``deliver``, ``deliver_get`` and ``send_status`` sign their requests as Twilio does, independently of the
 adapter's code.
 """
 
@@ -30,6 +31,7 @@ from typing import Any, Final, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
+from yarl import URL
 
 from tests.fakes.server import Delivery, LoopbackServer
 
@@ -281,6 +283,19 @@ class FakeTwilio(LoopbackServer):
             "I-Twilio-Idempotency-Token": hashlib.sha1(repr(pairs).encode()).hexdigest(),
         }
         return await self._post(url, urlencode(pairs), headers)
+
+    async def deliver_get(self, url: str, params: Params, *, signed_url: str | None = None) -> Delivery:
+        """GETs a messaging webhook as a number set to HTTP GET does: the parameters in the query.
+
+        The signature covers the full URL, query included, with no parameters appended. The
+        query is form-encoded ("+" for a space, "%2B" for a plus) and sent as is, so a server
+        that re-encodes or decodes the URL before checking it fails.
+        """
+        query = urlencode(_pairs(params))
+        signature = sign_twilio(self.auth_token, f"{signed_url or url}?{query}")
+        target = URL(f"{url}?{query}", encoded=True)
+        async with self._client().get(target, headers={"X-Twilio-Signature": signature}) as response:
+            return Delivery(status=response.status, body=await response.read(), content_type=response.content_type)
 
     async def send_status(
         self, sid: str, status: str, *, error_code: str | None = None, signed_url: str | None = None

@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import asyncpg
+from yarl import URL
 
 from runtime.config import Settings
 from runtime.events import InboundMessage
@@ -20,7 +22,7 @@ from tests.conftest import REPO, LiveServer
 from tests.fakes.meta import FakeMeta, sign_meta
 from tests.fakes.slack import FakeSlack, block_actions, event_callback, message_event
 from tests.fakes.telegram import FakeTelegram, text_update
-from tests.fakes.twilio import FakeTwilio, incoming_sms, status_callback
+from tests.fakes.twilio import FakeTwilio, incoming_sms, sign_twilio, status_callback
 from tests.system.conftest import serve, write_bot
 
 PUBLIC = "https://bots.example.org"
@@ -186,6 +188,8 @@ async def test_slack_verification_stale_signature_retries_and_buttons(
         settings = platform_settings(tmp_path / "bots")
         server = await serve(servers, settings)
         url = f"{server.base_url}/hooks/slack/sl"
+        async with aiohttp.ClientSession() as http, http.get(url) as r:
+            assert r.status == 405  # Slack only POSTs; GET is a webhook on SMS alone
         challenge = await fake.deliver(url, {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"})
         assert challenge.status == 200 and b"3eZbrw1aBm2rZgRNFdxV" in challenge.body
         stale = await fake.deliver(url, event_callback(message_event(text="old")), ts=int(time.time()) - 600)
@@ -237,6 +241,45 @@ async def test_sms_signed_on_the_public_url_replies_and_tracks_delivery(
         await eventually(settings, "SELECT status FROM messages WHERE direction = 'outbound'", "delivered")
 
 
+async def test_sms_by_get_is_verified_over_the_url_with_its_query(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    async with FakeTwilio() as fake:
+        channel = (
+            f'[[channels]]\ntype = "sms"\nslug = "sms"\naccount_sid = "{fake.account_sid}"\n'
+            f'auth_token = "{fake.auth_token}"\nfrom_number = "+15005550006"\napi_base = "{fake.api_base}"\n'
+        )
+        write_bot(tmp_path / "bots", "smsbot", channel)
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        local, public = f"{server.base_url}/hooks/sms/sms", f"{PUBLIC}/hooks/sms/sms"
+        # A slash, a plus, an ampersand, accents: the signed URL is the query as sent ("1%2F2",
+        # "ol%C3%A1"), never a decoded or re-encoded copy of it.
+        text = "olá: 1/2 + você & eu"
+        params = incoming_sms(body=text, sid="SM" + "2" * 32)
+        answer = await fake.deliver_get(local, params, signed_url=public)
+        assert answer.status == 200 and answer.content_type == "text/xml" and b"<Response" in answer.body
+        created = await fake.wait_for(1, within=10)
+        assert created[0].get("Body") == f"echo: {text}"
+        # Forged: the query changed after signing (a different Body under the same signature).
+        query = urlencode(incoming_sms(body="signed text", sid="SM" + "3" * 32))
+        signature = sign_twilio(fake.auth_token, f"{public}?{query}")
+        async with aiohttp.ClientSession() as http:
+            forged = URL(f"{local}?{query.replace('signed+text', 'other+text')}", encoded=True)
+            async with http.get(forged, headers={"X-Twilio-Signature": signature}) as r:
+                assert r.status == 403
+            unsigned = URL(f"{local}?{query}", encoded=True)
+            async with http.get(unsigned) as r:
+                assert r.status == 401
+            # Signed as if its parameters were POSTed: a GET signs the URL alone.
+            as_post = sign_twilio(fake.auth_token, public, incoming_sms(body="x", sid="SM" + "4" * 32))
+            query4 = urlencode(incoming_sms(body="x", sid="SM" + "4" * 32))
+            async with http.get(URL(f"{local}?{query4}", encoded=True), headers={"X-Twilio-Signature": as_post}) as r:
+                assert r.status == 403
+        rows = await fetch(settings, "SELECT text FROM messages WHERE direction = 'inbound'")
+        assert [r["text"] for r in rows] == [text]
+
+
 class _Stall:
     name = "stall"
 
@@ -280,3 +323,67 @@ async def test_a_saturated_bus_sheds_telegram_with_503_but_never_sms(
         assert rows == [(1,)]
         stall.release.set()
         await twilio.wait_for(1, within=30)  # committed, then swept onto the bus once it had room
+
+
+async def test_a_whatsapp_voice_note_is_fetched_from_graph_and_transcribed(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    payload = json.loads((DATA / "whatsapp" / "voice.json").read_text())
+    media_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["audio"]["id"]
+    async with FakeMeta() as fake:
+        # Real speech; Graph serves whatever bytes were uploaded, and whisper sniffs the format.
+        fake.add_media(media_id, (REPO.parent / "shared" / "data" / "speech" / "jfk.flac").read_bytes())
+        write_bot(tmp_path / "bots", "wabot", whatsapp_channel(fake, template=False))
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        body = json.dumps(payload).encode()
+        headers = {"X-Hub-Signature-256": sign_meta(APP_SECRET, body), "Content-Type": "application/json"}
+        assert (await post(server, "/hooks/whatsapp/wa", body, headers))[0] == 200
+        async with asyncio.timeout(60):
+            sent = await fake.wait_for(1)
+        reply = sent[0]["text"]["body"].lower()
+        assert reply.startswith("echo: ") and "ask not what your country can do for you" in reply
+        # The documented two steps, each with the bearer token: GET /{media-id} -> {"url"}, GET url.
+        lookups = [(r.method, r.path, r.authorized, r.status) for r in fake.requests if r.method == "GET"]
+        assert lookups == [
+            ("GET", f"/{fake.version}/{media_id}", True, 200),
+            ("GET", f"/media/{media_id}", True, 200),
+        ]
+        rows = await fetch(settings, "SELECT kind, text, body FROM messages WHERE direction = 'inbound'")
+        assert len(rows) == 1 and rows[0]["kind"] == "media"
+        assert "ask not what your country" in rows[0]["text"].lower()
+        stored = json.loads(rows[0]["body"])
+        assert "ask not what your country" in stored["transcript"].lower()
+        assert stored["media"]["provider_id"] == media_id
+
+
+async def test_slack_files_are_recorded_by_url_and_not_downloaded(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    async with FakeSlack() as fake:
+        channel = (
+            f'[[channels]]\ntype = "slack"\nslug = "sl"\nbot_token = "{fake.bot_token}"\n'
+            f'signing_secret = "{fake.signing_secret}"\napi_base = "{fake.api_base}"\n'
+        )
+        write_bot(tmp_path / "bots", "slbot", channel)
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        # Hosted on the fake, so any download (with or without the bot token that url_private
+        # needs) shows up in fake.downloads.
+        clip = fake.add_file("F0AUDIO001", b"OggS fake clip", name="clip.webm", mimetype="audio/webm")
+        image = fake.add_file("F0IMAGE001", b"\x89PNG fake", name="receipt.png", mimetype="image/png")
+        del image["url_private_download"]  # Slack sometimes sends url_private alone
+        files = [clip, image]
+        event = message_event(text="see attached", subtype="file_share", files=files)
+        assert (await fake.deliver(f"{server.base_url}/hooks/slack/sl", event_callback(event))).status == 200
+        inbound = "FROM messages WHERE direction = 'inbound'"
+        await eventually(settings, f"SELECT count(*) {inbound} AND status = 'processed'", 2)
+        rows = await fetch(settings, f"SELECT external_id, body {inbound} ORDER BY external_id")
+        media = [json.loads(r["body"])["media"] for r in rows]
+        # url_private_download when Slack gives it, else url_private; the file id beside it.
+        assert [(m["kind"], m["url"], m["provider_id"]) for m in media] == [
+            ("audio", files[0]["url_private_download"], "F0AUDIO001"),
+            ("image", files[1]["url_private"], "F0IMAGE001"),
+        ]
+        assert all("transcript" not in json.loads(r["body"]) for r in rows)
+        assert fake.downloads == []
