@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, final
+from typing import Any, Protocol, final, runtime_checkable
 
 import aiohttp
 
@@ -17,6 +17,24 @@ log = get_logger(__name__)
 MAX_AUDIO_BYTES = 20 * 1024 * 1024
 
 
+class VoiceNoteTooLarge(ValueError):
+    """The audio is over MAX_AUDIO_BYTES: it is left as media, not transcribed."""
+
+
+@runtime_checkable
+class MediaFetcher(Protocol):
+    """An adapter that downloads inbound media by the platform's media id (WhatsApp)."""
+
+    async def fetch_media(self, media_id: str, *, max_bytes: int) -> bytes: ...
+
+
+@runtime_checkable
+class FileUrlSource(Protocol):
+    """An adapter that turns a platform file id into a download URL (Telegram getFile)."""
+
+    async def get_file_url(self, file_id: str) -> str: ...
+
+
 @final
 class VoiceNoteTranscriber:
     """Transcriber port: fetches the audio through the channel's adapter, then whisper."""
@@ -28,11 +46,11 @@ class VoiceNoteTranscriber:
 
     async def _fetch(self, adapter: Any, event: InboundMedia) -> bytes | None:
         media = event.media
-        if media.provider_id and hasattr(adapter, "fetch_media"):
-            audio: bytes = await adapter.fetch_media(media.provider_id)
-            return audio
+        if media.provider_id and isinstance(adapter, MediaFetcher):
+            # The adapter enforces the cap while streaming (MediaTooLarge past it).
+            return await adapter.fetch_media(media.provider_id, max_bytes=MAX_AUDIO_BYTES)
         url = media.url
-        if media.provider_id and hasattr(adapter, "get_file_url"):
+        if media.provider_id and isinstance(adapter, FileUrlSource):
             url = await adapter.get_file_url(media.provider_id)
         if not url:
             return None
@@ -43,7 +61,7 @@ class VoiceNoteTranscriber:
             async for chunk in response.content.iter_chunked(64 * 1024):
                 size += len(chunk)
                 if size > MAX_AUDIO_BYTES:
-                    raise ValueError(f"voice note over {MAX_AUDIO_BYTES} bytes")
+                    raise VoiceNoteTooLarge(f"voice note over {MAX_AUDIO_BYTES} bytes")
                 chunks.append(chunk)
             return b"".join(chunks)
 

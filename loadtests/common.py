@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_probe() -> float:
+    """Seconds a fixed pure-Python loop (3M additions) takes here and now.
+
+    The shared 2-core machines this runs on swing by 2x in speed from one hour to the next
+    (neighbours); printing this beside the figures says which kind of hour they came from.
+    """
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
 def print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
     width = max(len(k) for k, _ in rows)
     print(f"\n{title}")
@@ -39,6 +53,7 @@ def print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     print("-" * (width + 24))
+    print(f"cpu probe (3M-addition Python loop, lower is faster): {cpu_probe():.2f} s")
 
 
 @dataclass

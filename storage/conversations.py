@@ -30,8 +30,6 @@ from storage.tenancy import act_for, per_org
 # the row itself is the delivery; the others wait in the outbox as pending.
 _PULL_CHANNELS: Final = frozenset({"webchat"})
 
-_JSON: Final = msgspec.json.Encoder()
-
 _KIND: Final[dict[type, str]] = {
     InboundText: "text",
     InboundMedia: "media",
@@ -66,23 +64,17 @@ def message_row(event: Inbound | OutboundMessage, *, direction: str, status: str
     )
 
 
-_BODY: Final = 7
-
-
 async def insert_messages(con: asyncpg.Connection, org_id: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inserts one organization's message rows (see message_row) in one statement.
 
-    Each column travels as one JSON array, encoded in a single msgspec call: see the query's
+    Each column travels as one jsonb array, encoded in a single msgspec call: see the query's
     header for why. The caller's transaction must act for org_id.
     """
     if not rows:
         return
-    columns = list(zip(*rows, strict=True))
-    encoded = [
-        list(column) if index == _BODY else _JSON.encode(column).decode()
-        for index, column in enumerate(columns)
-    ]
-    await con.execute(QUERIES["messages/insert_messages"], org_id, *encoded)
+    # Each column a list: the pool's jsonb codec encodes it with msgspec in one call.
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    await con.execute(QUERIES["messages/insert_messages"], org_id, *columns)
 
 
 async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> Sequence[bool]:

@@ -387,3 +387,29 @@ async def test_slack_files_are_recorded_by_url_and_not_downloaded(
         ]
         assert all("transcript" not in json.loads(r["body"]) for r in rows)
         assert fake.downloads == []
+
+
+async def test_a_whatsapp_voice_note_over_the_cap_stays_media_and_the_bot_answers(
+    platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
+) -> None:
+    """Graph would serve up to 100 MB; a voice note is cut off at MAX_AUDIO_BYTES and not transcribed."""
+    from botrt.voice_notes import MAX_AUDIO_BYTES
+
+    payload = json.loads((DATA / "whatsapp" / "voice.json").read_text())
+    media_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["audio"]["id"]
+    async with FakeMeta() as fake:
+        # Real speech padded past the cap: uncapped, the decoder would transcribe the speech.
+        speech = (REPO.parent / "shared" / "data" / "speech" / "jfk.flac").read_bytes()
+        fake.add_media(media_id, speech + b"\0" * (MAX_AUDIO_BYTES + 1 - len(speech)))
+        write_bot(tmp_path / "bots", "wabot", whatsapp_channel(fake, template=False))
+        settings = platform_settings(tmp_path / "bots")
+        server = await serve(servers, settings)
+        body = json.dumps(payload).encode()
+        headers = {"X-Hub-Signature-256": sign_meta(APP_SECRET, body), "Content-Type": "application/json"}
+        assert (await post(server, "/hooks/whatsapp/wa", body, headers))[0] == 200
+        async with asyncio.timeout(60):
+            await fake.wait_for(1)  # the conversation goes on without a transcript
+        assert [r.path for r in fake.requests if r.method == "GET"] == [f"/{fake.version}/{media_id}", f"/media/{media_id}"]
+        rows = await fetch(settings, "SELECT kind, status, body FROM messages WHERE direction = 'inbound'")
+        assert len(rows) == 1 and rows[0]["kind"] == "media" and rows[0]["status"] == "processed"
+        assert "transcript" not in json.loads(rows[0]["body"])
