@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -63,6 +65,9 @@ class ServerUnderTest:
     process: asyncio.subprocess.Process
     port: int
     data_dir: Path
+    # A data dir made here is removed when the server stops cleanly; one that was given, or
+    # a failed run's (its server.log says why), is kept.
+    owns_data_dir: bool = False
 
     @property
     def base_url(self) -> str:
@@ -80,6 +85,8 @@ class ServerUnderTest:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        if self.owns_data_dir and self.process.returncode in (0, -signal.SIGTERM):
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 async def start_server(
@@ -108,7 +115,7 @@ async def start_server(
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "botrt", "up", cwd=REPO, env=env, stdout=log, stderr=log
     )
-    server = ServerUnderTest(process=process, port=port, data_dir=data)
+    server = ServerUnderTest(process=process, port=port, data_dir=data, owns_data_dir=data_dir is None)
     async with aiohttp.ClientSession() as http:
         for _ in range(600):
             if process.returncode is not None:

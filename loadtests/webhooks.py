@@ -30,6 +30,7 @@ import hmac
 import itertools
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -255,6 +256,7 @@ async def run(args: argparse.Namespace) -> int:
         await fake.wait()
 
     replies = {int(k): v for k, v in json.loads(replies_file.read_text()).items()}
+    shutil.rmtree(replies_file.parent, ignore_errors=True)
     e2e = [replies[i] - sent_at[i] for i in replies if i in sent_at]
     reply_times = sorted(replies.values())
     reply_span = (reply_times[-1] - reply_times[0]) if len(reply_times) > 1 else float("nan")
