@@ -256,7 +256,9 @@ async def open_runtime(
         )
         delivery = _Delivery(outbox)
         transcriber = _voice_notes(settings, platform, http)
-        contacts = PgContactDirectory(pool)
+        contacts = PgContactDirectory(pool, max_batch=settings.commit_batch_size, linger=linger)
+        contacts.start()
+        stack.push_async_callback(contacts.stop)
         org_ids = sorted({c.org_id for c in channels.values()})
 
         async def publish_control(key: str, event: PipelineInput) -> None:

@@ -195,6 +195,7 @@ async def run(args: argparse.Namespace) -> int:
     url = f"{server.base_url}/hooks/{args.channel}/{slug}"
     sent_at: dict[int, float] = {}
     acks: list[float] = []
+    ack_times: list[tuple[float, float]] = []  # (sent, seconds after the run's start; ack latency)
     statuses: dict[int, int] = {}
     errors = 0
     connector = aiohttp.TCPConnector(limit=args.concurrency)
@@ -215,6 +216,7 @@ async def run(args: argparse.Namespace) -> int:
                     errors += 1
                     return
                 acks.append(time.perf_counter() - started)
+                ack_times.append((started - start, acks[-1]))
 
             ids = itertools.count(1)
             start = time.perf_counter()
@@ -283,7 +285,37 @@ async def run(args: argparse.Namespace) -> int:
             ("messages per commit: outbox", per_commit("outbox")),
         ],
     )
+    if args.plot:
+        first = min(sent_at.values(), default=0.0)
+        _plot(ack_times, [t - first for t in reply_times], Path(args.plot), args)
     return 0 if len(replies) == accepted else 1
+
+
+def _plot(ack_times: list[tuple[float, float]], replies: list[float], path: Path, args: argparse.Namespace) -> None:
+    """Ack latency over the run (stalls show as columns) and updates/replies per second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.scatter([t for t, _ in ack_times], [a * 1000 for _, a in ack_times], s=2, alpha=0.4)
+    left.set_yscale("log")
+    left.set_xlabel("update sent at (s into the run)")
+    left.set_ylabel("ack latency (ms)")
+    left.set_title("webhook acks")
+    end = int(max([t for t, _ in ack_times] + replies + [1.0])) + 1
+    right.hist([t for t, _ in ack_times], bins=end, range=(0, end), histtype="step", label="updates acked (by send time)")
+    right.hist(replies, bins=end, range=(0, end), histtype="step", label="replies at the fake platform")
+    right.set_xlabel("s into the run")
+    right.set_ylabel("per second")
+    right.legend()
+    mode = f"{args.rate:g}/s" if args.rate > 0 else f"saturation ({args.concurrency} in flight)"
+    fig.suptitle(f"{args.channel} webhooks, {mode}, {args.duration:g} s")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}")
 
 
 def main() -> int:
@@ -294,6 +326,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=128, help="requests in flight at most")
     parser.add_argument("--chats", type=int, default=1000, help="distinct chats (senders)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the last replies")
+    parser.add_argument("--plot", help="write a PNG of ack latency and throughput over time here")
     args = parser.parse_args()
     if args.duration <= 0 or args.concurrency < 1 or args.chats < 1:
         parser.error("--duration, --concurrency and --chats must be positive")

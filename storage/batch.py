@@ -1,4 +1,4 @@
-"""Group commit: many callers' writes in one transaction, each caller awaiting its result.
+"""Group commit: many callers' writes (or reads) in one transaction, each caller awaiting its result.
 
 Writes queue up while a flush runs, so the next flush takes them all at once: latency stays
 one commit at low load and batches grow with load, turning N round trips into one.

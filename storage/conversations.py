@@ -165,6 +165,28 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
     return [None] * len(turns)
 
 
+async def _load_snapshots(
+    con: asyncpg.Connection, keys: Sequence[tuple[str, str]]
+) -> Sequence[ConversationSnapshot | None]:
+    """The snapshots of (org_id, conversation_id) keys, one query per organization."""
+    found: dict[str, ConversationSnapshot] = {}
+    async for _org_id, group in per_org(con, keys, lambda key: key[0]):
+        rows = await con.fetch(QUERIES["conversations/select_snapshots"], [key[1] for key in group])
+        for row in rows:
+            found[str(row["id"])] = ConversationSnapshot(
+                conversation_id=str(row["id"]),
+                org_id=str(row["org_id"]),
+                bot_id=str(row["bot_id"]),
+                channel_id=str(row["channel_id"]),
+                channel_kind=row["channel_kind"],
+                status=row["status"],
+                state=row["state"],
+                last_seq=row["last_seq"],
+                recipient=row["recipient"],
+            )
+    return [found.get(key[1]) for key in keys]
+
+
 _INBOUND_DECODE: Final = InboundText | InboundMedia | InboundPostback | InboundLocation
 _OUTBOUND_DECODE: Final = OutboundText | OutboundMedia
 
@@ -197,30 +219,22 @@ class PgConversationStore:
         self._writer: GroupCommitter[TurnRecord, None] = GroupCommitter(
             pool=pool, flush=_flush_turns, name="turns", max_batch=max_batch, linger=linger
         )
+        # Snapshot reads batch the same way: a burst of new conversations (every first message
+        # misses the pipeline's cache) costs a few queries, not a transaction each.
+        self._reader: GroupCommitter[tuple[str, str], ConversationSnapshot | None] = GroupCommitter(
+            pool=pool, flush=_load_snapshots, name="snapshots", max_batch=max_batch, linger=linger
+        )
 
     def start(self) -> None:
         self._writer.start()
+        self._reader.start()
 
     async def stop(self) -> None:
         await self._writer.stop()
+        await self._reader.stop()
 
     async def load(self, org_id: str, conversation_id: str) -> ConversationSnapshot | None:
-        async with self._pool.acquire() as con, con.transaction():
-            await act_for(con, org_id)
-            row = await con.fetchrow(QUERIES["conversations/select_snapshot"], conversation_id)
-        if row is None:
-            return None
-        return ConversationSnapshot(
-            conversation_id=str(row["id"]),
-            org_id=str(row["org_id"]),
-            bot_id=str(row["bot_id"]),
-            channel_id=str(row["channel_id"]),
-            channel_kind=row["channel_kind"],
-            status=row["status"],
-            state=row["state"],
-            last_seq=row["last_seq"],
-            recipient=row["recipient"],
-        )
+        return await self._reader.submit((org_id, conversation_id))
 
     async def commit_turn(self, turn: TurnRecord) -> None:
         await self._writer.submit(turn)

@@ -18,14 +18,55 @@ from storage.tenancy import act_for, per_org
 _OUTBOUND: Final = OutboundText | OutboundMedia
 
 
+class _Contact(msgspec.Struct, frozen=True):
+    channel: ChannelRef
+    sender: str
+    sender_name: str | None
+
+
+async def _flush_contacts(con: asyncpg.Connection, contacts: Sequence[_Contact]) -> Sequence[str]:
+    """Opens (or finds) the conversation of every sender in the batch: one statement per org."""
+    found: dict[tuple[str, str], str] = {}
+    async for org_id, group in per_org(con, contacts, lambda c: c.channel.org_id):
+        distinct = {(c.channel.channel_id, c.sender): c for c in group}
+        await con.execute(
+            QUERIES["contacts/lock_senders"], [k[0] for k in distinct], [k[1] for k in distinct]
+        )
+        rows = await con.fetch(
+            QUERIES["contacts/open_conversations"],
+            org_id,
+            [c.channel.channel_id for c in distinct.values()],
+            [c.channel.bot_id for c in distinct.values()],
+            [c.sender for c in distinct.values()],
+            [c.sender_name for c in distinct.values()],
+        )
+        for row in rows:
+            found[(str(row["channel_id"]), row["sender"])] = str(row["conversation_id"])
+    return [found[(c.channel.channel_id, c.sender)] for c in contacts]
+
+
 @final
 class PgContactDirectory:
-    """ContactDirectory port, with an LRU so a busy sender costs no round trip."""
+    """ContactDirectory port, with an LRU so a busy sender costs no round trip.
 
-    def __init__(self, pool: asyncpg.Pool, *, cache_size: int = 100_000) -> None:
-        self._pool = pool
+    First contacts go through a group commit: a burst of new senders (a campaign's replies, a
+    load test's first second) opens its conversations in a few transactions, not one each.
+    """
+
+    def __init__(
+        self, pool: asyncpg.Pool, *, cache_size: int = 100_000, max_batch: int = 256, linger: float = 0.001
+    ) -> None:
         self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._cache_size = cache_size
+        self._writer: GroupCommitter[_Contact, str] = GroupCommitter(
+            pool=pool, flush=_flush_contacts, name="contacts", max_batch=max_batch, linger=linger
+        )
+
+    def start(self) -> None:
+        self._writer.start()
+
+    async def stop(self) -> None:
+        await self._writer.stop()
 
     async def open_conversation(self, channel: ChannelRef, sender: str, sender_name: str | None) -> str:
         key = (channel.channel_id, sender)
@@ -33,19 +74,7 @@ class PgContactDirectory:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        async with self._pool.acquire() as con, con.transaction():
-            await act_for(con, channel.org_id)
-            await con.execute(QUERIES["contacts/lock_sender"], channel.channel_id, sender)
-            conversation_id = str(
-                await con.fetchval(
-                    QUERIES["contacts/open_conversation"],
-                    channel.org_id,
-                    channel.channel_id,
-                    channel.bot_id,
-                    sender,
-                    sender_name,
-                )
-            )
+        conversation_id = await self._writer.submit(_Contact(channel, sender, sender_name))
         self._cache[key] = conversation_id
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
