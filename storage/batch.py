@@ -37,6 +37,7 @@ class GroupCommitter(Generic[T, R]):
         linger: float = 0.001,
         max_queued: int = 10_000,
         flushers: int = 2,
+        transaction: bool = True,
     ) -> None:
         self._pool = pool
         self._flush = flush
@@ -45,6 +46,9 @@ class GroupCommitter(Generic[T, R]):
         self._linger = linger
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] = asyncio.Queue(maxsize=max_queued)
         self._flushers = flushers
+        # False: flush gets a bare connection and is itself atomic (one statement, or its own
+        # transaction), which saves the BEGIN and COMMIT round trips.
+        self._transaction = transaction
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -85,8 +89,12 @@ class GroupCommitter(Generic[T, R]):
         items = [item for item, _ in batch]
         metrics.COMMIT_BATCH.labels(writer=self._name).observe(len(items))
         try:
-            async with self._pool.acquire() as con, con.transaction():
-                results = await self._flush(con, items)
+            async with self._pool.acquire() as con:
+                if self._transaction:
+                    async with con.transaction():
+                        results = await self._flush(con, items)
+                else:
+                    results = await self._flush(con, items)
         except asyncio.CancelledError:
             for _, future in batch:
                 if not future.done():

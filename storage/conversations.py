@@ -80,38 +80,55 @@ async def insert_messages(con: asyncpg.Connection, org_id: str, rows: Sequence[t
 async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> Sequence[bool]:
     """Claims dedupe keys and stores the new messages; True per event that was new.
 
-    Statuses are stored already processed and applied to the message they refer to.
+    Statuses are stored already processed and applied to the message they refer to. Runs on a
+    bare connection (the writer opens no transaction): a batch of one organization, the common
+    case, is one statement that commits by itself, so the webhook's ack waits for one round
+    trip; a batch spanning organizations wraps its statements in one transaction.
     """
+    groups: dict[str, list[int]] = {}
+    for i, event in enumerate(events):
+        groups.setdefault(event.org_id, []).append(i)
     accepted = [False] * len(events)
-    async for org_id, indexes in per_org(con, range(len(events)), lambda i: events[i].org_id):
-        first: dict[tuple[str, str], int] = {}
-        for i in indexes:
-            first.setdefault((events[i].channel_id, events[i].external_id), i)
-        keys = list(first)
-        claimed = await con.fetch(
-            QUERIES["messages/insert_dedupe_keys"],
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [org_id] * len(keys),
-        )
-        new = [first[(str(r["channel_id"]), r["external_id"])] for r in claimed]
-        for i in new:
-            accepted[i] = True
-        fresh = [events[i] for i in sorted(new)]
-        await insert_messages(
-            con,
-            org_id,
-            [
-                message_row(e, direction="inbound", status="processed" if isinstance(e, InboundStatus) else "pending")
-                for e in fresh
-            ],
-        )
-        statuses = [e for e in fresh if isinstance(e, InboundStatus) and e.ref_id]
-        if statuses:
-            await con.execute(
-                QUERIES["messages/apply_statuses"], [e.ref_id for e in statuses], [e.status for e in statuses]
-            )
+    if len(groups) == 1:
+        await _accept_group(con, events, next(iter(groups.items())), accepted)
+    else:
+        async with con.transaction():
+            for group in groups.items():
+                await _accept_group(con, events, group, accepted)
     return accepted
+
+
+async def _accept_group(
+    con: asyncpg.Connection, events: Sequence[Inbound], group: tuple[str, list[int]], accepted: list[bool]
+) -> None:
+    org_id, indexes = group
+    first: dict[tuple[str, str], int] = {}
+    for i in indexes:
+        first.setdefault((events[i].channel_id, events[i].external_id), i)
+    batch = [events[i] for i in first.values()]
+    rows = [
+        message_row(e, direction="inbound", status="processed" if isinstance(e, InboundStatus) else "pending")
+        for e in batch
+    ]
+    # message_row's columns: id, conversation_id, direction, seq, external_id, kind, text, body, status, ts.
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(10)]
+    claimed = await con.fetch(
+        QUERIES["messages/accept_inbound"],
+        org_id,
+        [e.channel_id for e in batch],
+        [e.external_id for e in batch],
+        columns[0],
+        columns[1],
+        columns[5],
+        columns[6],
+        columns[7],
+        columns[8],
+        columns[9],
+        [e.ref_id or None if isinstance(e, InboundStatus) else None for e in batch],
+        [e.status if isinstance(e, InboundStatus) else None for e in batch],
+    )
+    for row in claimed:
+        accepted[first[(str(row["channel_id"]), row["external_id"])]] = True
 
 
 async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> Sequence[None]:
@@ -197,7 +214,7 @@ class PgInbox:
 
     def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 256, linger: float = 0.001) -> None:
         self._writer: GroupCommitter[Inbound, bool] = GroupCommitter(
-            pool=pool, flush=_flush_inbound, name="inbox", max_batch=max_batch, linger=linger
+            pool=pool, flush=_flush_inbound, name="inbox", max_batch=max_batch, linger=linger, transaction=False
         )
 
     def start(self) -> None:
