@@ -24,7 +24,7 @@ from runtime.events import (
 from runtime.ports import ChannelRef, ConversationSnapshot, SessionOpened, TurnRecord
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for, per_org
+from storage.tenancy import act_for, for_each_org, per_org
 
 # Channels whose outbound rows are delivered by the client reading them (widget replay), so
 # the row itself is the delivery; the others wait in the outbox as pending.
@@ -81,27 +81,21 @@ async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> 
     """Claims dedupe keys and stores the new messages; True per event that was new.
 
     Statuses are stored already processed and applied to the message they refer to. Runs on a
-    bare connection (the writer opens no transaction): a batch of one organization, the common
-    case, is one statement that commits by itself, so the webhook's ack waits for one round
-    trip; a batch spanning organizations wraps its statements in one transaction.
+    bare connection (see for_each_org): a batch of one organization, the common case, is one
+    statement that commits by itself, so the webhook's ack waits for one round trip.
     """
-    groups: dict[str, list[int]] = {}
-    for i, event in enumerate(events):
-        groups.setdefault(event.org_id, []).append(i)
     accepted = [False] * len(events)
-    if len(groups) == 1:
-        await _accept_group(con, events, next(iter(groups.items())), accepted)
-    else:
-        async with con.transaction():
-            for group in groups.items():
-                await _accept_group(con, events, group, accepted)
+
+    async def accept(org_id: str, indexes: list[int]) -> None:
+        await _accept_group(con, events, org_id, indexes, accepted)
+
+    await for_each_org(con, range(len(events)), lambda i: events[i].org_id, accept)
     return accepted
 
 
 async def _accept_group(
-    con: asyncpg.Connection, events: Sequence[Inbound], group: tuple[str, list[int]], accepted: list[bool]
+    con: asyncpg.Connection, events: Sequence[Inbound], org_id: str, indexes: list[int], accepted: list[bool]
 ) -> None:
-    org_id, indexes = group
     first: dict[tuple[str, str], int] = {}
     for i in indexes:
         first.setdefault((events[i].channel_id, events[i].external_id), i)

@@ -13,7 +13,7 @@ from runtime.events import OutboundMedia, OutboundMessage, OutboundText
 from runtime.ports import ChannelRef
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for, per_org
+from storage.tenancy import act_for, for_each_org, per_org
 
 _OUTBOUND: Final = OutboundText | OutboundMedia
 
@@ -92,14 +92,19 @@ class _Sent(msgspec.Struct, frozen=True):
 
 
 async def _flush_sent(con: asyncpg.Connection, items: Sequence[_Sent]) -> Sequence[None]:
-    async for _org_id, group in per_org(con, items, lambda item: item.message.org_id):
+    """Records sends; runs outside a transaction (see for_each_org): one org, one statement."""
+
+    async def mark(org_id: str, group: list[_Sent]) -> None:
         await con.execute(
             QUERIES["messages/mark_sent"],
+            org_id,
             [i.message.event_id for i in group],
             [i.message.ts for i in group],
             [i.provider_id for i in group],
             [i.note for i in group],
         )
+
+    await for_each_org(con, items, lambda item: item.message.org_id, mark)
     return [None] * len(items)
 
 
@@ -110,7 +115,7 @@ class PgOutboxStore:
     def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 256, linger: float = 0.001) -> None:
         self._pool = pool
         self._sent: GroupCommitter[_Sent, None] = GroupCommitter(
-            pool=pool, flush=_flush_sent, name="outbox", max_batch=max_batch, linger=linger
+            pool=pool, flush=_flush_sent, name="outbox", max_batch=max_batch, linger=linger, transaction=False
         )
 
     def start(self) -> None:

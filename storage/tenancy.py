@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import asyncpg
@@ -28,3 +28,27 @@ async def per_org(
     for org_id, group in groups.items():
         await act_for(con, org_id)
         yield org_id, group
+
+
+async def for_each_org(
+    con: asyncpg.Connection,
+    items: Iterable[T],
+    org_of: Callable[[T], str],
+    write: Callable[[str, list[T]], Awaitable[None]],
+) -> None:
+    """Runs write(org_id, group) per organization on a connection outside any transaction.
+
+    For writes that act for their org themselves in one self-committing statement (the
+    botrt_* functions of sql/schema): one org, the common case, is that one statement; several
+    are wrapped in one transaction so the batch stays all-or-nothing.
+    """
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(org_of(item), []).append(item)
+    if len(groups) == 1:
+        org_id, group = next(iter(groups.items()))
+        await write(org_id, group)
+        return
+    async with con.transaction():
+        for org_id, group in groups.items():
+            await write(org_id, group)
