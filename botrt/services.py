@@ -252,6 +252,7 @@ async def open_runtime(
 
         outbox = Outbox(
             store=outbox_store,
+            lanes=settings.lanes,
             channels={ref.channel_id: sending_for(adapter, ref.config) for ref, adapter in platform.values()},
         )
         delivery = _Delivery(outbox)

@@ -36,9 +36,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Voice notes: a faster-whisper model name or path (default: the bundled tiny.en).
     whisper_model: str | None = None
     whisper_device: str = "cpu"
-    # Pipeline sizing: lanes run in parallel, each holds a bounded queue.
-    lanes: int = 64
-    lane_queue_size: int = 256
+    # Pipeline sizing: lanes run in parallel, each holds a bounded queue. A lane waits for its
+    # turn's commit (and the outbox's lanes for the platform and the sent mark), so lanes, not
+    # CPU, bounded throughput at 64: about 530 replies/s where 256 lanes deliver what the CPU
+    # allows (loadtests/webhooks.py, docs/benchmarks.md). Idle lanes cost a task and a queue.
+    lanes: int = 256
+    lane_queue_size: int = 64  # 256 x 64: the same 16k events of buffer as 64 x 256 before
     # Seconds SIGTERM waits for in-flight messages before giving up.
     drain_timeout: float = 20.0
     # Group commit: a batch flushes when full or this many milliseconds after its first item.
