@@ -67,8 +67,8 @@ def message_row(event: Inbound | OutboundMessage, *, direction: str, status: str
 async def insert_messages(con: asyncpg.Connection, org_id: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inserts one organization's message rows (see message_row) in one statement.
 
-    Each column travels as one jsonb array, encoded in a single msgspec call: see the query's
-    header for why. The caller's transaction must act for org_id.
+    Each column travels as one jsonb array, encoded in a single msgspec call (why:
+    sql/schema/104_turn_commit.sql). The caller's transaction must act for org_id.
     """
     if not rows:
         return
@@ -126,24 +126,35 @@ async def _accept_group(
 
 
 async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> Sequence[None]:
-    """Commits turns: conversation state, outbound messages, inbound marked processed."""
-    async for org_id, group in per_org(con, turns, lambda t: t.conversation.org_id):
+    """Commits turns: conversation state, outbound messages, inbound marked processed.
+
+    Runs on a bare connection (see for_each_org): one organization's turns are one statement,
+    botrt_commit_turns. Handoffs, rare, take statements of their own, so a batch with any runs
+    inside one transaction.
+    """
+
+    async def commit(org_id: str, group: list[TurnRecord]) -> None:
         latest = {t.conversation.conversation_id: t.conversation for t in group}
+        done = [(t.inbound, t.transcript) for t in group if t.inbound is not None]
+        rows = [
+            message_row(m, direction="outbound", status="sent" if m.channel_kind in _PULL_CHANNELS else "pending")
+            for t in group
+            for m in t.outbound
+        ]
+        # message_row's columns, each a list the pool's jsonb codec encodes in one call.
+        columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(10)]
         await con.execute(
-            QUERIES["conversations/update_after_turns"],
+            QUERIES["conversations/commit_turns"],
+            org_id,
             list(latest),
             [c.state for c in latest.values()],
             [c.last_seq for c in latest.values()],
             [c.status for c in latest.values()],
+            [inbound.event_id for inbound, _ in done],
+            [inbound.ts for inbound, _ in done],
+            [transcript for _, transcript in done],
+            *columns,
         )
-        done = [t for t in group if t.inbound is not None]
-        if done:
-            await con.execute(
-                QUERIES["messages/mark_processed"],
-                [t.inbound.event_id for t in done],  # type: ignore[union-attr]
-                [t.inbound.ts for t in done],  # type: ignore[union-attr]
-                [t.transcript for t in done],
-            )
         requested = [t for t in group if t.handoff_requested is not None]
         if requested:
             await con.execute(
@@ -160,19 +171,9 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
                 [t.conversation.conversation_id for t in closed],
                 [t.handoff_closed for t in closed],
             )
-        await insert_messages(
-            con,
-            org_id,
-            [
-                message_row(
-                    m,
-                    direction="outbound",
-                    status="sent" if m.channel_kind in _PULL_CHANNELS else "pending",
-                )
-                for t in group
-                for m in t.outbound
-            ],
-        )
+
+    handoffs = any(t.handoff_requested is not None or t.handoff_closed is not None for t in turns)
+    await for_each_org(con, turns, lambda t: t.conversation.org_id, commit, atomic=handoffs)
     return [None] * len(turns)
 
 
@@ -228,7 +229,7 @@ class PgConversationStore:
     def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 256, linger: float = 0.001) -> None:
         self._pool = pool
         self._writer: GroupCommitter[TurnRecord, None] = GroupCommitter(
-            pool=pool, flush=_flush_turns, name="turns", max_batch=max_batch, linger=linger
+            pool=pool, flush=_flush_turns, name="turns", max_batch=max_batch, linger=linger, transaction=False
         )
         # Snapshot reads batch the same way: a burst of new conversations (every first message
         # misses the pipeline's cache) costs a few queries, not a transaction each.

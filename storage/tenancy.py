@@ -35,17 +35,20 @@ async def for_each_org(
     items: Iterable[T],
     org_of: Callable[[T], str],
     write: Callable[[str, list[T]], Awaitable[None]],
+    *,
+    atomic: bool = False,
 ) -> None:
     """Runs write(org_id, group) per organization on a connection outside any transaction.
 
     For writes that act for their org themselves in one self-committing statement (the
     botrt_* functions of sql/schema): one org, the common case, is that one statement; several
-    are wrapped in one transaction so the batch stays all-or-nothing.
+    are wrapped in one transaction so the batch stays all-or-nothing. atomic forces the
+    transaction, for a write that runs more statements after the one that acts for its org.
     """
     groups: dict[str, list[T]] = {}
     for item in items:
         groups.setdefault(org_of(item), []).append(item)
-    if len(groups) == 1:
+    if len(groups) == 1 and not atomic:
         org_id, group = next(iter(groups.items()))
         await write(org_id, group)
         return
