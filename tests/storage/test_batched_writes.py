@@ -22,6 +22,14 @@ def _text(tenant: Tenant, external_id: str, *, conversation_id: uuid.UUID | None
     )
 
 
+async def _two_tenants(database_url: str) -> tuple[Tenant, Tenant]:
+    owner = await asyncpg.connect(database_url)
+    try:
+        return await seed_tenant(owner, "acme"), await seed_tenant(owner, "globex")
+    finally:
+        await owner.close()
+
+
 async def _count(database_url: str) -> int:
     owner = await asyncpg.connect(database_url)
     try:
@@ -31,11 +39,7 @@ async def _count(database_url: str) -> int:
 
 
 async def test_one_batch_for_two_organizations_commits_both_and_dedupes(database_url: str) -> None:
-    owner = await asyncpg.connect(database_url)
-    try:
-        acme, globex = await seed_tenant(owner, "acme"), await seed_tenant(owner, "globex")
-    finally:
-        await owner.close()
+    acme, globex = await _two_tenants(database_url)
     pool = await create_app_pool(database_url, size=2)
     inbox = PgInbox(pool, linger=0.01)
     inbox.start()
@@ -54,11 +58,7 @@ async def test_one_batch_for_two_organizations_commits_both_and_dedupes(database
 
 
 async def test_a_failing_organization_rolls_back_the_whole_batch(database_url: str) -> None:
-    owner = await asyncpg.connect(database_url)
-    try:
-        acme, globex = await seed_tenant(owner, "acme"), await seed_tenant(owner, "globex")
-    finally:
-        await owner.close()
+    acme, globex = await _two_tenants(database_url)
     pool = await create_app_pool(database_url, size=2)
     inbox = PgInbox(pool, linger=0.01)
     inbox.start()

@@ -66,6 +66,14 @@ def whatsapp_channel(fake: FakeMeta, template: bool) -> str:
     )
 
 
+def sms_channel(fake: FakeTwilio, *, with_status_callback: bool = False) -> str:
+    callback = f'status_callback = "{PUBLIC}/hooks/sms/sms"\n' if with_status_callback else ""
+    return (
+        f'[[channels]]\ntype = "sms"\nslug = "sms"\naccount_sid = "{fake.account_sid}"\n'
+        f'auth_token = "{fake.auth_token}"\nfrom_number = "+15005550006"\napi_base = "{fake.api_base}"\n{callback}'
+    )
+
+
 def whatsapp_text(wamid: str, text: str) -> bytes:
     payload = json.loads((DATA / "whatsapp" / "text.json").read_text())
     message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
@@ -217,12 +225,7 @@ async def test_sms_signed_on_the_public_url_replies_and_tracks_delivery(
     platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
 ) -> None:
     async with FakeTwilio() as fake:
-        channel = (
-            f'[[channels]]\ntype = "sms"\nslug = "sms"\naccount_sid = "{fake.account_sid}"\n'
-            f'auth_token = "{fake.auth_token}"\nfrom_number = "+15005550006"\napi_base = "{fake.api_base}"\n'
-            f'status_callback = "{PUBLIC}/hooks/sms/sms"\n'
-        )
-        write_bot(tmp_path / "bots", "smsbot", channel)
+        write_bot(tmp_path / "bots", "smsbot", sms_channel(fake, with_status_callback=True))
         settings = platform_settings(tmp_path / "bots")
         server = await serve(servers, settings)
         local, public = f"{server.base_url}/hooks/sms/sms", f"{PUBLIC}/hooks/sms/sms"
@@ -245,11 +248,7 @@ async def test_sms_by_get_is_verified_over_the_url_with_its_query(
     platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
 ) -> None:
     async with FakeTwilio() as fake:
-        channel = (
-            f'[[channels]]\ntype = "sms"\nslug = "sms"\naccount_sid = "{fake.account_sid}"\n'
-            f'auth_token = "{fake.auth_token}"\nfrom_number = "+15005550006"\napi_base = "{fake.api_base}"\n'
-        )
-        write_bot(tmp_path / "bots", "smsbot", channel)
+        write_bot(tmp_path / "bots", "smsbot", sms_channel(fake))
         settings = platform_settings(tmp_path / "bots")
         server = await serve(servers, settings)
         local, public = f"{server.base_url}/hooks/sms/sms", f"{PUBLIC}/hooks/sms/sms"
