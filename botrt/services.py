@@ -59,10 +59,9 @@ log = get_logger(__name__)
 RECOVERY_BATCH = 1000
 SWEEP_INTERVAL_S = 10.0
 MAINTENANCE_INTERVAL_S = 6 * 3600.0
-# Channels whose adapters can fetch a voice note (Telegram getFile, Graph's media API). Slack is
-# not one: its files are recorded by URL only, and fetching url_private without the bot token
-# gets a sign-in page, not the audio.
-VOICE_NOTE_KINDS = frozenset({"telegram", "whatsapp"})
+# Channels whose adapters can fetch a voice note: Telegram getFile, Graph's media API, Slack's
+# url_private with the bot token (files:read).
+VOICE_NOTE_KINDS = frozenset({"telegram", "whatsapp", "slack"})
 
 
 @dataclass(slots=True)

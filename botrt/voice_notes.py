@@ -29,6 +29,13 @@ class MediaFetcher(Protocol):
 
 
 @runtime_checkable
+class UrlFetcher(Protocol):
+    """An adapter whose media URLs need its credentials to download (Slack's url_private)."""
+
+    async def fetch_url(self, url: str, *, max_bytes: int) -> bytes: ...
+
+
+@runtime_checkable
 class FileUrlSource(Protocol):
     """An adapter that turns a platform file id into a download URL (Telegram getFile)."""
 
@@ -49,6 +56,8 @@ class VoiceNoteTranscriber:
         if media.provider_id and isinstance(adapter, MediaFetcher):
             # The adapter enforces the cap while streaming (MediaTooLarge past it).
             return await adapter.fetch_media(media.provider_id, max_bytes=MAX_AUDIO_BYTES)
+        if media.url and isinstance(adapter, UrlFetcher):
+            return await adapter.fetch_url(media.url, max_bytes=MAX_AUDIO_BYTES)
         url = media.url
         if media.provider_id and isinstance(adapter, FileUrlSource):
             url = await adapter.get_file_url(media.provider_id)

@@ -10,6 +10,7 @@ from typing import ClassVar, Final, final
 
 import aiohttp
 import msgspec
+from yarl import URL
 
 from adapters.base import HttpReply, Parsed, RateLimits, RawRequest, SendResult
 from adapters.errors import (
@@ -30,6 +31,11 @@ MAX_SKEW_S: Final = 300
 DEFAULT_RETRY_AFTER: Final = 1.0
 # Per Web API call; a slower one fails as ProviderUnavailable and the outbox retries it.
 REQUEST_TIMEOUT_S: Final = 10.0
+# A file download (a voice clip) may take longer than an API call.
+DOWNLOAD_TIMEOUT_S: Final = 60.0
+# Where url_private points on the real Slack; the configured api_base's host is allowed too
+# (a proxy, or a fake in tests). The bot token goes to no other host.
+FILES_HOST: Final = "files.slack.com"
 # Web API errors that say "try again", unlike channel_not_found, not_in_channel, invalid_auth,
 # msg_too_long, ... which no retry fixes.
 _RATE_LIMITED: Final = frozenset({"ratelimited", "rate_limited"})
@@ -145,6 +151,35 @@ class SlackAdapter:
 
     async def typing(self, recipient: str) -> None:
         """Does nothing: Events API bots have no typing indicator (only the legacy RTM had one)."""
+
+    async def fetch_url(self, url: str, *, max_bytes: int) -> bytes:
+        """Downloads a file's url_private with the bot token (files:read), at most max_bytes.
+
+        Slack answers a request without a valid token with its HTML sign-in page and status
+        200, so an HTML answer is refused like an error rather than taken for the file.
+        """
+        host = URL(url).host
+        if host not in (FILES_HOST, URL(self.config.api_base).host):
+            raise PermanentSendError(400, f"slack: refusing to send the bot token to {host!r}")
+        headers = {"Authorization": self._headers["Authorization"]}
+        try:
+            async with self._http.get(
+                url, headers=headers, timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT_S)
+            ) as response:
+                if response.status != 200:
+                    raise ProviderUnavailable(f"slack file download: HTTP {response.status}")
+                if response.content_type == "text/html":
+                    raise PermanentSendError(401, "slack file download: got the sign-in page (token lacks files:read?)")
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise PermanentSendError(413, f"slack file download: over {max_bytes} bytes")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ProviderUnavailable(f"slack file download: {type(exc).__name__}") from None
 
     async def _post(self, call: PostMessage) -> str:
         try:

@@ -98,8 +98,8 @@ def _media_kind(mimetype: str | None) -> str:
 def _media(file: File, caption: str | None) -> Media:
     return Media(
         kind=_media_kind(file.mimetype),
-        # Recorded, never fetched by botrt. Downloading needs "Authorization: Bearer <bot token>"
-        # (files:read scope); whoever follows the URL must send it (docs/architecture.md).
+        # Recorded; only audio is fetched (to transcribe), by SlackAdapter.fetch_url, because
+        # downloading needs "Authorization: Bearer <bot token>" (files:read scope).
         url=file.url_private_download or file.url_private,
         provider_id=file.id,
         mime_type=file.mimetype,

@@ -356,7 +356,7 @@ async def test_a_whatsapp_voice_note_is_fetched_from_graph_and_transcribed(
         assert stored["media"]["provider_id"] == media_id
 
 
-async def test_slack_files_are_recorded_by_url_and_not_downloaded(
+async def test_slack_files_are_recorded_and_audio_clips_fetched_with_the_token_and_transcribed(
     platform_settings: Callable[[Path], Settings], servers: list[LiveServer], tmp_path: Path
 ) -> None:
     async with FakeSlack() as fake:
@@ -369,7 +369,8 @@ async def test_slack_files_are_recorded_by_url_and_not_downloaded(
         server = await serve(servers, settings)
         # Hosted on the fake, so any download (with or without the bot token that url_private
         # needs) shows up in fake.downloads.
-        clip = fake.add_file("F0AUDIO001", b"OggS fake clip", name="clip.webm", mimetype="audio/webm")
+        speech = (REPO.parent / "shared" / "data" / "speech" / "jfk.flac").read_bytes()
+        clip = fake.add_file("F0AUDIO001", speech, name="clip.flac", mimetype="audio/flac")
         image = fake.add_file("F0IMAGE001", b"\x89PNG fake", name="receipt.png", mimetype="image/png")
         del image["url_private_download"]  # Slack sometimes sends url_private alone
         files = [clip, image]
@@ -384,8 +385,11 @@ async def test_slack_files_are_recorded_by_url_and_not_downloaded(
             ("audio", files[0]["url_private_download"], "F0AUDIO001"),
             ("image", files[1]["url_private"], "F0IMAGE001"),
         ]
-        assert all("transcript" not in json.loads(r["body"]) for r in rows)
-        assert fake.downloads == []
+        audio, image = (json.loads(r["body"]) for r in rows)
+        assert "ask not what your country" in audio["transcript"].lower()
+        assert "transcript" not in image
+        # Only the audio was fetched, once, with the bot token; the image stays a reference.
+        assert [(d.path, d.authorized) for d in fake.downloads] == [(URL(files[0]["url_private_download"]).path, True)]
 
 
 async def test_a_whatsapp_voice_note_over_the_cap_stays_media_and_the_bot_answers(
