@@ -7,6 +7,7 @@ from typing import Any, Protocol, final, runtime_checkable
 
 import aiohttp
 
+from adapters.download import read_capped
 from engine.speech import WhisperTranscriber
 from runtime.events import InboundMedia
 from runtime.logging import get_logger
@@ -65,14 +66,10 @@ class VoiceNoteTranscriber:
             return None
         async with self._http.get(url) as response:
             response.raise_for_status()
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > MAX_AUDIO_BYTES:
-                    raise VoiceNoteTooLarge(f"voice note over {MAX_AUDIO_BYTES} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
+            audio = await read_capped(response, MAX_AUDIO_BYTES)
+            if audio is None:
+                raise VoiceNoteTooLarge(f"voice note over {MAX_AUDIO_BYTES} bytes")
+            return audio
 
     async def transcribe(self, event: InboundMedia) -> str | None:
         adapter = self._adapters.get(event.channel_id)

@@ -64,17 +64,21 @@ def message_row(event: Inbound | OutboundMessage, *, direction: str, status: str
     )
 
 
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """message_row's ten columns, each a list the pool's jsonb codec encodes in one call."""
+    if not rows:
+        return [[] for _ in range(10)]
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 async def insert_messages(con: asyncpg.Connection, org_id: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inserts one organization's message rows (see message_row) in one statement.
 
     Each column travels as one jsonb array, encoded in a single msgspec call (why:
     sql/schema/104_turn_commit.sql). The caller's transaction must act for org_id.
     """
-    if not rows:
-        return
-    # Each column a list: the pool's jsonb codec encodes it with msgspec in one call.
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    await con.execute(QUERIES["messages/insert_messages"], org_id, *columns)
+    if rows:
+        await con.execute(QUERIES["messages/insert_messages"], org_id, *_columns(rows))
 
 
 async def _flush_inbound(con: asyncpg.Connection, events: Sequence[Inbound]) -> Sequence[bool]:
@@ -105,7 +109,7 @@ async def _accept_group(
         for e in batch
     ]
     # message_row's columns: id, conversation_id, direction, seq, external_id, kind, text, body, status, ts.
-    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(10)]
+    columns = _columns(rows)
     claimed = await con.fetch(
         QUERIES["messages/accept_inbound"],
         org_id,
@@ -141,8 +145,7 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
             for t in group
             for m in t.outbound
         ]
-        # message_row's columns, each a list the pool's jsonb codec encodes in one call.
-        columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(10)]
+        columns = _columns(rows)
         await con.execute(
             QUERIES["conversations/commit_turns"],
             org_id,

@@ -17,15 +17,19 @@ async def act_for(con: asyncpg.Connection, org_id: str) -> None:
     await con.execute(QUERIES["tenancy/set_org"], org_id)
 
 
+def _by_org(items: Iterable[T], org_of: Callable[[T], str]) -> dict[str, list[T]]:
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(org_of(item), []).append(item)
+    return groups
+
+
 async def per_org(
     con: asyncpg.Connection, items: Iterable[T], org_of: Callable[[T], str]
 ) -> AsyncIterator[tuple[str, list[T]]]:
     """The items of a batch grouped by organization, acting for each group's org before it is
     yielded: one transaction may write for several tenants, each under its own policy."""
-    groups: dict[str, list[T]] = {}
-    for item in items:
-        groups.setdefault(org_of(item), []).append(item)
-    for org_id, group in groups.items():
+    for org_id, group in _by_org(items, org_of).items():
         await act_for(con, org_id)
         yield org_id, group
 
@@ -45,9 +49,7 @@ async def for_each_org(
     are wrapped in one transaction so the batch stays all-or-nothing. atomic forces the
     transaction, for a write that runs more statements after the one that acts for its org.
     """
-    groups: dict[str, list[T]] = {}
-    for item in items:
-        groups.setdefault(org_of(item), []).append(item)
+    groups = _by_org(items, org_of)
     if len(groups) == 1 and not atomic:
         org_id, group = next(iter(groups.items()))
         await write(org_id, group)

@@ -10,6 +10,7 @@ from typing import Final, final
 import aiohttp
 import msgspec
 
+from adapters.download import read_capped
 from adapters.errors import AdapterError, ProviderUnavailable, RateLimited
 from adapters.meta.errors import GraphRefused, MediaTooLarge, OutsideServiceWindow
 
@@ -26,7 +27,6 @@ DOWNLOAD_TIMEOUT: Final = 120.0
 MAX_JSON_BYTES: Final = 1 << 20
 # The largest WhatsApp media (documents) is 100 MB.
 MAX_MEDIA_BYTES: Final = 100 * 1024 * 1024
-_CHUNK: Final = 64 * 1024
 
 # Graph error codes that mean "slow down" (Graph API error-handling reference, WhatsApp
 # Cloud API error codes, Messenger Platform rate limiting), with how long to wait when
@@ -134,20 +134,6 @@ def graph_error(status: int, headers: Mapping[str, str], body: bytes, *, now: fl
     return GraphRefused(status, detail, code=code, subcode=subcode, fbtrace_id=trace)
 
 
-async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The body, or None once it passes limit bytes (checked while streaming, not after)."""
-    if response.content_length is not None and response.content_length > limit:
-        return None
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            return None
-        parts.append(chunk)
-    return b"".join(parts)
-
-
 @final
 class GraphClient:
     """Authorised calls to one Graph API base with one access token."""
@@ -198,7 +184,7 @@ class GraphClient:
             async with self._http.request(
                 method, url, headers=headers, data=data, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as response:
-                body = await _read(response, limit)
+                body = await read_capped(response, limit)
                 if 200 <= response.status < 300:
                     if body is None and media_limit is not None:
                         raise MediaTooLarge(media_limit)

@@ -13,6 +13,7 @@ import msgspec
 from yarl import URL
 
 from adapters.base import HttpReply, Parsed, RateLimits, RawRequest, SendResult
+from adapters.download import read_capped
 from adapters.errors import (
     PermanentSendError,
     ProviderUnavailable,
@@ -170,14 +171,10 @@ class SlackAdapter:
                     raise ProviderUnavailable(f"slack file download: HTTP {response.status}")
                 if response.content_type == "text/html":
                     raise PermanentSendError(401, "slack file download: got the sign-in page (token lacks files:read?)")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PermanentSendError(413, f"slack file download: over {max_bytes} bytes")
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                body = await read_capped(response, max_bytes)
+                if body is None:
+                    raise PermanentSendError(413, f"slack file download: over {max_bytes} bytes")
+                return body
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ProviderUnavailable(f"slack file download: {type(exc).__name__}") from None
 
