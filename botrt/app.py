@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 from contextlib import AsyncExitStack
 from typing import Final
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from botrt import collector
 from botrt.services import Runtime, open_runtime
 from runtime import metrics
 from runtime.config import Settings
@@ -73,7 +73,5 @@ async def build_app(
         await stack.aclose()
 
     app.on_cleanup.append(close_runtime)
-    # Everything built so far lives as long as the process: keep the collector off it, so
-    # full collections walk only what requests allocate.
-    gc.freeze()
+    collector.tune_for_serving()
     return app

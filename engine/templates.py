@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -87,10 +88,43 @@ def check_expression(expression: str) -> str | None:
     return None
 
 
+# `{{ name }}`: the placeholder most replies use (`echo: {{ said }}`, `Hi {{ name }}!`).
+_PLACEHOLDER: Final = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# Names Jinja reads as literals or operators, never as slots.
+_JINJA_WORDS: Final = frozenset(
+    {"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else"}
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def _simple(template: str) -> tuple[str, ...] | None:
+    """A template made only of text and `{{ name }}` placeholders, split into text (even indexes)
+    and names (odd); None for anything else (filters, attributes, tags, comments)."""
+    parts = tuple(_PLACEHOLDER.split(template))
+    if any("{{" in text or "{%" in text or "{#" in text for text in parts[::2]):
+        return None
+    if any(name in _JINJA_WORDS for name in parts[1::2]):
+        return None
+    return parts
+
+
+def _value_text(name: str, values: Mapping[str, Any]) -> str:
+    # What Jinja prints for a bare name, through _finalize: a missing or None slot is "", as is
+    # a callable (a global such as `range`), anything else its str().
+    value = values.get(name, _ENV.globals.get(name))
+    return "" if value is None or callable(value) else str(value)
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
     """Renders in the sandbox; unknown names render empty, a failing template renders ""."""
     if "{" not in template:
         return template  # most texts are plain: skip Jinja entirely
+    parts = _simple(template)
+    if parts is not None:
+        # Only text and bare names: the same output as Jinja's at a tenth of the cost (Jinja
+        # builds a context, a ChainMap and a generator for every render).
+        text = "".join(part if i % 2 == 0 else _value_text(part, values) for i, part in enumerate(parts))
+        return text[:MAX_OUTPUT]
     try:
         text: str = _compiled(template).render(dict(values))
     except _RENDER_ERRORS as exc:

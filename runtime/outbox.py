@@ -195,7 +195,7 @@ class Outbox:
             else:
                 provider_ids = tuple(getattr(result, "provider_ids", ()) or ())
                 await self._store.mark_sent(message, provider_ids, note)
-                metrics.MESSAGES_SENT.labels(channel=channel.config.sender.kind).inc()
+                metrics.child(metrics.MESSAGES_SENT, channel.config.sender.kind).inc()
                 return
             if attempt < self._max_attempts:
                 await asyncio.sleep(delay)
@@ -208,6 +208,6 @@ class Outbox:
         return random.uniform(0, min(self._max_delay, self._base_delay * 2 ** (attempt - 1)))
 
     async def _dead(self, message: OutboundMessage, reason: str) -> None:
-        metrics.MESSAGES_DEAD.labels(channel=message.channel_kind).inc()
+        metrics.child(metrics.MESSAGES_DEAD, message.channel_kind).inc()
         log.warning("outbox.dead_letter", message_id=message.event_id, reason=reason)
         await self._store.mark_failed(message, reason)

@@ -219,7 +219,7 @@ class Pipeline:
         )
         self._remember(updated)
         for message in outbound:
-            metrics.MESSAGES_OUT.labels(channel=message.channel_kind).inc()
+            metrics.child(metrics.MESSAGES_OUT, message.channel_kind).inc()
             await self._delivery.deliver(message)
             await self._hooks.notify("sent", message, None, ctx)
         if requested:

@@ -87,7 +87,7 @@ class GroupCommitter(Generic[T, R]):
 
     async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
-        metrics.COMMIT_BATCH.labels(writer=self._name).observe(len(items))
+        metrics.child(metrics.COMMIT_BATCH, self._name).observe(len(items))
         try:
             async with self._pool.acquire() as con:
                 if self._transaction:

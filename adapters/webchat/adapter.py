@@ -264,10 +264,10 @@ class WebchatAdapter:
             return
         await conn.send(Ack(client_id=client_id, duplicate=not accepted))
         if accepted:
-            metrics.MESSAGES_IN.labels(channel=KIND).inc()
+            metrics.child(metrics.MESSAGES_IN, KIND).inc()
             await self._publish(conn.conversation_id, event)
         else:
-            metrics.MESSAGES_DUPLICATE.labels(channel=KIND).inc()
+            metrics.child(metrics.MESSAGES_DUPLICATE, KIND).inc()
 
     async def deliver(self, event: Outbound) -> None:
         """Sends an outbound event to every socket open on its conversation."""
