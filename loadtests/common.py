@@ -111,7 +111,7 @@ async def start_server(
     if database_url:
         env["BOTRT_DATABASE_URL"] = database_url
     env.update(extra_env or {})
-    log = open(data / "server.log", "wb")  # noqa: SIM115 - lives as long as the child
+    log = open(data / "server.log", "wb")  # noqa: SIM115, ASYNC230 - lives as long as the child; opening is quick
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "botrt", "up", cwd=REPO, env=env, stdout=log, stderr=log
     )
