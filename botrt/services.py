@@ -210,7 +210,11 @@ async def open_runtime(
         dsn = await stack.enter_async_context(database_dsn(settings, stop_embedded=stop_embedded))
         await migrate_database(dsn)
         http = await stack.enter_async_context(
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
+            # No cookie jar: platform APIs authenticate by token, and one jar shared by every
+            # tenant's flows would carry one conversation's cookies into another's calls.
+            aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=15, connect=5), cookie_jar=aiohttp.DummyCookieJar()
+            )
         )
         transport = AiohttpTransport(session=http)
         node_services = EngineServices()

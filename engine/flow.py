@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, final
 from zoneinfo import ZoneInfo
@@ -257,7 +257,8 @@ class FlowRunner:
                     self._say(turn, node.prompt or "", node.buttons)
                 return self._wait(turn, node)
             case SetNode():
-                context = self._context(turn)
+                # A snapshot: every value is rendered from the slots as they were before the node.
+                context = dict(self._context(turn))
                 for slot, value in node.values.items():
                     turn.slots[slot] = _plain(render_value(value, context) if isinstance(value, str) else value)
                 for slot in node.clear:
@@ -460,24 +461,9 @@ class FlowRunner:
 
     # ---- helpers ------------------------------------------------------------------------
 
-    def _context(self, turn: _Turn) -> dict[str, Any]:
+    def _context(self, turn: _Turn) -> Mapping[str, Any]:
         """What templates and expressions see: the slots by name, `slots`, and `turn`."""
-        understanding = turn.understanding
-        entities: dict[str, Any] = {}
-        for entity in understanding.entities if understanding else ():
-            entities.setdefault(entity.entity, entity.value)
-        info = {
-            "text": turn.input.text if turn.input else "",
-            "payload": turn.input.payload if turn.input else None,
-            "intent": understanding.intent if understanding else None,
-            "confidence": understanding.confidence if understanding else None,
-            "entities": entities,
-            "channel": turn.context.channel,
-            "date": turn.now.date().isoformat(),
-            "time": turn.now.strftime("%H:%M"),
-            "weekday": turn.now.strftime("%a").lower(),
-        }
-        return {**turn.slots, "slots": dict(turn.slots), "turn": info}
+        return _TemplateContext(turn)
 
     def _call(self, turn: _Turn) -> NodeCall:
         return NodeCall(
@@ -492,6 +478,49 @@ class FlowRunner:
             if said.text:
                 _remember(turn.state, "bot", said.text)
         return TurnOutput(state=turn.state, said=turn.said, status=turn.status, handoff=turn.handoff)
+
+
+class _TemplateContext(Mapping[str, Any]):
+    """A turn's template values, made when read: most replies read one slot (`{{ said }}`), and
+    `turn` (dates formatted in the flow's zone, the NLU result) costs more than the reply."""
+
+    __slots__ = ("_turn",)
+
+    def __init__(self, turn: _Turn) -> None:
+        self._turn = turn
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "turn":
+            return _turn_info(self._turn)
+        if key == "slots":
+            return dict(self._turn.slots)
+        return self._turn.slots[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (k for k in self._turn.slots if k not in ("slots", "turn"))
+        yield "slots"
+        yield "turn"
+
+    def __len__(self) -> int:
+        return len(self._turn.slots.keys() - {"slots", "turn"}) + 2
+
+
+def _turn_info(turn: _Turn) -> dict[str, Any]:
+    understanding = turn.understanding
+    entities: dict[str, Any] = {}
+    for entity in understanding.entities if understanding else ():
+        entities.setdefault(entity.entity, entity.value)
+    return {
+        "text": turn.input.text if turn.input else "",
+        "payload": turn.input.payload if turn.input else None,
+        "intent": understanding.intent if understanding else None,
+        "confidence": understanding.confidence if understanding else None,
+        "entities": entities,
+        "channel": turn.context.channel,
+        "date": turn.now.date().isoformat(),
+        "time": turn.now.strftime("%H:%M"),
+        "weekday": turn.now.strftime("%a").lower(),
+    }
 
 
 def _button(spec: ButtonSpec, context: Mapping[str, Any]) -> Button:

@@ -13,6 +13,7 @@ from typing import ClassVar, Final, TypeVar, final
 
 import aiohttp
 import msgspec
+import yarl
 
 from adapters.base import HttpReply, Location, Parsed, ParsedMessage, RateLimits, RawRequest, SendResult
 from adapters.errors import (
@@ -186,6 +187,8 @@ class TelegramAdapter:
         self._http = http
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._api_base = config.api_base.rstrip("/")
+        # Method URLs parsed once: yarl parses and normalises a str URL on every request.
+        self._urls: dict[str, yarl.URL] = {}
 
     def __repr__(self) -> str:
         return f"TelegramAdapter(slug={self.config.slug!r})"
@@ -278,7 +281,7 @@ class TelegramAdapter:
         failure: AdapterError | None = None
         try:
             async with self._http.post(
-                f"{self._api_base}/bot{self.config.token}/{method}",
+                self._url(method),
                 data=tg.ENCODER.encode(params),
                 headers=_JSON,
                 timeout=self._timeout,
@@ -293,6 +296,12 @@ class TelegramAdapter:
         if failure is not None:
             raise failure
         return self._result(method, status, body, retry_header, decoder)
+
+    def _url(self, method: str) -> yarl.URL:
+        url = self._urls.get(method)
+        if url is None:
+            url = self._urls[method] = yarl.URL(f"{self._api_base}/bot{self.config.token}/{method}")
+        return url
 
     def _result(
         self,
