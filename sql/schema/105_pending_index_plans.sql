@@ -9,8 +9,16 @@
 -- with the primary key: every looked-up row scanned the whole dead index. After a 20 s load
 -- test a 30-row batch took 48 ms of server time instead of 0.6 ms, and it grew with the table
 -- (docs/benchmarks.md, "Platform webhooks"). `status NOT IN (every other status)` means the
--- same under messages_status_check but implies no index predicate, so the plan is a
--- primary-key lookup per row. tests/storage/test_hot_path_plans.py keeps it so.
+-- same under messages_status_check but implies no index predicate.
+--
+-- The second half of the same trap: PL/pgSQL keeps a generic plan per statement, made when the
+-- function first ran. A plan made while the table (or a new month's partition) was nearly empty
+-- reads it whole, a hash join over a sequential scan, and keeps doing so as it grows, until an
+-- ANALYZE invalidates it: at 800 messages/s PostgreSQL spent most of its time in sequential
+-- scans (perf: heapgettup, HeapTupleSatisfiesVisibility, textne). Every statement of these
+-- functions finds its rows by key (the primary key, the dedupe key, the provider id), so they
+-- run with enable_seqscan off: a scan of the whole table is never the plan, whatever the
+-- statistics say when it is made. tests/storage/test_hot_path_plans.py keeps both so.
 
 CREATE OR REPLACE FUNCTION botrt_mark_sent(org uuid, ids uuid[], ts float8[], provider_ids text[], notes text[])
     RETURNS void
@@ -61,3 +69,9 @@ BEGIN
     END IF;
 END
 $$;
+
+ALTER FUNCTION botrt_mark_sent(uuid, uuid[], float8[], text[], text[]) SET enable_seqscan = off;
+ALTER FUNCTION botrt_commit_turns(uuid, uuid[], jsonb, integer[], text[], uuid[], float8[], text[], jsonb, jsonb, jsonb, jsonb, jsonb, jsonb, jsonb, jsonb, jsonb, jsonb)
+    SET enable_seqscan = off;
+ALTER FUNCTION botrt_accept_inbound(uuid, uuid[], text[], jsonb, jsonb, jsonb, jsonb, jsonb, jsonb, jsonb, text[], text[])
+    SET enable_seqscan = off;
