@@ -9,6 +9,7 @@ import aiohttp
 import msgspec
 
 from adapters.base import ChannelAdapter
+from adapters.platform_http import PlatformHttp
 from engine.botfile import resolve_env
 from runtime.errors import ConfigError
 from runtime.outbox import ChannelSending
@@ -28,7 +29,13 @@ SECRET_KEYS: Final = frozenset(
 )
 
 
-def build_adapter(kind: str, table: dict[str, Any], http: aiohttp.ClientSession) -> ChannelAdapter:
+# Adapters whose API calls take the lean keep-alive client (adapters.platform_http).
+LEAN_API: Final = frozenset({"telegram"})
+
+
+def build_adapter(
+    kind: str, table: dict[str, Any], http: aiohttp.ClientSession, api: PlatformHttp | None = None
+) -> ChannelAdapter:
     """The adapter of one channel; a bad or missing key is a ConfigError naming the channel."""
     if kind not in ADAPTERS:
         raise ConfigError(f"channel {table.get('slug')!r}", f"type {kind!r} has no adapter yet")
@@ -39,7 +46,8 @@ def build_adapter(kind: str, table: dict[str, Any], http: aiohttp.ClientSession)
         config = msgspec.convert(settings, getattr(module, config_name), strict=False)
     except (msgspec.ValidationError, ValueError) as exc:
         raise ConfigError(f"channel {table.get('slug')!r} ({kind})", str(exc)) from exc
-    adapter: ChannelAdapter = getattr(module, adapter_name)(config, http=http)
+    extra = {"api": api} if api is not None and kind in LEAN_API else {}
+    adapter: ChannelAdapter = getattr(module, adapter_name)(config, http=http, **extra)
     return adapter
 
 

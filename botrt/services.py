@@ -14,6 +14,7 @@ import aiohttp
 import asyncpg
 import msgspec
 
+from adapters.platform_http import PlatformHttp
 from adapters.webchat.adapter import WebchatAdapter
 from botrt.agent_hooks import agent_hooks
 from botrt.channels import SECRET_KEYS, build_adapter, redacted, sending_for
@@ -228,8 +229,10 @@ async def open_runtime(
         box = load_secret_box(settings.secret_key, Path(settings.data_dir))
         registered = await register_bots(dsn, bots, engine, box)
         channels = registered.channels
+        api = PlatformHttp()
+        stack.push_async_callback(api.close)
         platform: dict[str, tuple[ChannelRef, Any]] = {
-            slug: (ref, build_adapter(ref.kind, ref.config, http))
+            slug: (ref, build_adapter(ref.kind, ref.config, http, api))
             for slug, ref in channels.items()
             if ref.kind not in ("webchat", "voice")
         }
