@@ -13,7 +13,7 @@ from runtime.events import OutboundMedia, OutboundMessage, OutboundText
 from runtime.ports import ChannelRef
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for, for_each_org, per_org
+from storage.tenancy import act_for, for_each_org
 
 _OUTBOUND: Final = OutboundText | OutboundMedia
 
@@ -25,13 +25,12 @@ class _Contact(msgspec.Struct, frozen=True):
 
 
 async def _flush_contacts(con: asyncpg.Connection, contacts: Sequence[_Contact]) -> Sequence[str]:
-    """Opens (or finds) the conversation of every sender in the batch: one statement per org."""
+    """Opens (or finds) the conversation of every sender in the batch: one self-committing
+    statement per organization (botrt_open_conversations), on a bare connection."""
     found: dict[tuple[str, str], str] = {}
-    async for org_id, group in per_org(con, contacts, lambda c: c.channel.org_id):
+
+    async def open_group(org_id: str, group: list[_Contact]) -> None:
         distinct = {(c.channel.channel_id, c.sender): c for c in group}
-        await con.execute(
-            QUERIES["contacts/lock_senders"], [k[0] for k in distinct], [k[1] for k in distinct]
-        )
         rows = await con.fetch(
             QUERIES["contacts/open_conversations"],
             org_id,
@@ -42,6 +41,8 @@ async def _flush_contacts(con: asyncpg.Connection, contacts: Sequence[_Contact])
         )
         for row in rows:
             found[(str(row["channel_id"]), row["sender"])] = str(row["conversation_id"])
+
+    await for_each_org(con, contacts, lambda c: c.channel.org_id, open_group)
     return [found[(c.channel.channel_id, c.sender)] for c in contacts]
 
 
@@ -59,7 +60,7 @@ class PgContactDirectory:
         self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._cache_size = cache_size
         self._writer: GroupCommitter[_Contact, str] = GroupCommitter(
-            pool=pool, flush=_flush_contacts, name="contacts", max_batch=max_batch, linger=linger
+            pool=pool, flush=_flush_contacts, name="contacts", max_batch=max_batch, linger=linger, transaction=False
         )
 
     def start(self) -> None:

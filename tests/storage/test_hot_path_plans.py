@@ -107,8 +107,9 @@ async def test_turn_commits_mark_inbound_processed_by_primary_key(database_url: 
         empty = json.dumps([])
         plans = await _plans_of(
             con,
-            "SELECT botrt_commit_turns($1, $2, $3::jsonb, $4, $5, $6, $7, $8,"
-            " $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb, $9::jsonb)",
+            "SELECT botrt_commit_turns($1, $2, $3::jsonb, $4, $5, $6, $7, $8, "
+            + ", ".join(["$9::jsonb"] * 10)
+            + ")",
             tenant.org_id,
             [tenant.conversation_id],
             json.dumps([{"node": "listen"}]),
@@ -121,9 +122,38 @@ async def test_turn_commits_mark_inbound_processed_by_primary_key(database_url: 
         )
         _assert_primary_key_lookups(_update_of_messages(plans))
         processed = await con.fetchval(
-            "SELECT count(*) FROM messages WHERE status = 'processed' AND created_at > to_timestamp($1)", time.time() - 3600
+            "SELECT count(*) FROM messages WHERE status = 'processed' AND created_at > to_timestamp($1)",
+            time.time() - 3600,
         )
         assert processed == DEAD + BATCH
         assert await con.fetchval("SELECT count(*) FROM messages WHERE status = 'pending'") == 0
+    finally:
+        await con.close()
+
+
+async def test_first_contacts_read_no_table_whole(database_url: str) -> None:
+    con = await asyncpg.connect(database_url)
+    try:
+        tenant = await seed_tenant(con, "acme")
+        senders = [f"new-{i}" for i in range(BATCH)]
+        plans = await _plans_of(
+            con,
+            "SELECT * FROM botrt_open_conversations($1, $2, $3, $4, $5)",
+            tenant.org_id,
+            [tenant.channel_id] * BATCH,
+            [tenant.bot_id] * BATCH,
+            senders,
+            [None] * BATCH,
+        )
+        scans = [
+            n["Relation Name"]
+            for p in plans
+            for n in _nodes(p["Plan"])
+            if n["Node Type"] == "Seq Scan" and n["Relation Name"] in ("end_users", "conversations")
+        ]
+        assert not scans, scans
+        opened = await con.fetchval("SELECT count(*) FROM conversations c JOIN end_users u ON u.id = c.end_user_id"
+                                    " WHERE u.external_id = ANY($1)", senders)
+        assert opened == BATCH
     finally:
         await con.close()
