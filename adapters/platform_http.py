@@ -1,4 +1,4 @@
-"""A keep-alive HTTP/1.1 client for platform API calls on the send path.
+"""A keep-alive HTTP/1.1 client for the platform API calls of the send path (post_call).
 
 Every reply a bot sends is one API call (sendMessage, Graph /messages, chat.postMessage,
 Messages.json). aiohttp's client spends ~60-110 us of CPU on each (request and response
@@ -22,10 +22,12 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Final, final
 
+import aiohttp
 import httptools
 import msgspec
 import yarl
 
+from adapters.download import read_capped
 from runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -205,3 +207,29 @@ class PlatformHttp:
             while origin.idle:
                 origin.idle.pop().close()
         await asyncio.sleep(0)  # let the transports finish closing
+
+
+async def post_call(
+    api: PlatformHttp | None,
+    http: aiohttp.ClientSession,
+    url: yarl.URL,
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    within_s: float,
+) -> HttpAnswer:
+    """One platform API POST: on the lean client when the adapter has one (the runtime's
+    adapters do), else on the aiohttp session (tests, `botrt channels register`). Raises
+    TransportError for anything below HTTP, TimeoutError after within_s seconds."""
+    async with asyncio.timeout(within_s):
+        if api is not None:
+            return await api.post(url, body, headers=headers)
+        try:
+            async with http.post(url, data=body, headers=headers) as response:
+                answer = await read_capped(response, MAX_BODY)
+                if answer is None:
+                    raise TransportError(f"answer larger than {MAX_BODY} bytes")
+                return HttpAnswer(response.status, {k.lower(): v for k, v in response.headers.items()}, answer)
+        except aiohttp.ClientError as exc:
+            # Only the type: aiohttp's messages may quote the URL, and Bot API URLs hold the token.
+            raise TransportError(f"{type(exc).__name__}") from None

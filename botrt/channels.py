@@ -29,10 +29,6 @@ SECRET_KEYS: Final = frozenset(
 )
 
 
-# Adapters whose API calls take the lean keep-alive client (adapters.platform_http).
-LEAN_API: Final = frozenset({"telegram"})
-
-
 def build_adapter(
     kind: str, table: dict[str, Any], http: aiohttp.ClientSession, api: PlatformHttp | None = None
 ) -> ChannelAdapter:
@@ -46,8 +42,9 @@ def build_adapter(
         config = msgspec.convert(settings, getattr(module, config_name), strict=False)
     except (msgspec.ValidationError, ValueError) as exc:
         raise ConfigError(f"channel {table.get('slug')!r} ({kind})", str(exc)) from exc
-    extra = {"api": api} if api is not None and kind in LEAN_API else {}
-    adapter: ChannelAdapter = getattr(module, adapter_name)(config, http=http, **extra)
+    # api: the lean keep-alive client for the send path's API calls (adapters.platform_http);
+    # without it (botrt channels register) the adapter calls through the aiohttp session.
+    adapter: ChannelAdapter = getattr(module, adapter_name)(config, http=http, api=api)
     return adapter
 
 

@@ -12,6 +12,7 @@ import msgspec
 from adapters.base import HttpReply, Parsed, RawRequest, SendResult
 from adapters.meta.graph import GraphClient
 from adapters.meta.webhook import handshake, verify_signature
+from adapters.platform_http import PlatformHttp
 from runtime.errors import ConfigError
 
 _OK: Final = HttpReply(status=200)
@@ -53,12 +54,12 @@ class MetaAdapter(abc.ABC, Generic[ConfigT]):
 
     __slots__ = ("_config", "_graph", "_messages_path")
 
-    def __init__(self, config: ConfigT, *, http: aiohttp.ClientSession) -> None:
+    def __init__(self, config: ConfigT, *, http: aiohttp.ClientSession, api: PlatformHttp | None = None) -> None:
         for name in (*_SECRETS, self._node_setting):
             if not getattr(config, name):
                 raise ConfigError(f"channels.{config.slug}.{name}", f"must be set for {self._channel_name}")
         self._config = config
-        self._graph = GraphClient(http=http, api_base=config.api_base, access_token=config.access_token)
+        self._graph = GraphClient(http=http, api_base=config.api_base, access_token=config.access_token, api=api)
         self._messages_path = f"/{getattr(config, self._node_setting)}/messages"
 
     def __repr__(self) -> str:

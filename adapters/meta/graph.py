@@ -9,10 +9,12 @@ from typing import Final, final
 
 import aiohttp
 import msgspec
+from yarl import URL
 
 from adapters.download import read_capped
 from adapters.errors import AdapterError, ProviderUnavailable, RateLimited
 from adapters.meta.errors import GraphRefused, MediaTooLarge, OutsideServiceWindow
+from adapters.platform_http import PlatformHttp, TransportError, post_call
 
 # One Graph version for both products. Meta keeps a version callable for at least two years
 # after the next one ships; bump it here, and api_base in a bot file overrides the whole base.
@@ -120,9 +122,10 @@ def graph_error(status: int, headers: Mapping[str, str], body: bytes, *, now: fl
         detail += f" (fbtrace_id {err.fbtrace_id})"
     if status == 429 or code in RATE_LIMIT_WAIT:
         # A header that says "0" means now, so absence is tested with None, not falsiness.
-        wait = parse_retry_after(headers.get("Retry-After"), now)
+        named = {name.lower(): value for name, value in headers.items()}  # any case, any mapping
+        wait = parse_retry_after(named.get("retry-after"), now)
         if wait is None:
-            wait = _use_case_wait(headers.get("X-Business-Use-Case-Usage"))
+            wait = _use_case_wait(named.get("x-business-use-case-usage"))
         if wait is None:
             wait = RATE_LIMIT_WAIT.get(code or 0, DEFAULT_RATE_LIMIT_WAIT)
         return RateLimited(wait, detail)
@@ -138,12 +141,19 @@ def graph_error(status: int, headers: Mapping[str, str], body: bytes, *, now: fl
 class GraphClient:
     """Authorised calls to one Graph API base with one access token."""
 
-    __slots__ = ("_auth", "_base", "_http", "_timeout")
+    __slots__ = ("_api", "_auth", "_base", "_http", "_timeout")
 
     def __init__(
-        self, *, http: aiohttp.ClientSession, api_base: str, access_token: str, timeout: float = REQUEST_TIMEOUT
+        self,
+        *,
+        http: aiohttp.ClientSession,
+        api_base: str,
+        access_token: str,
+        timeout: float = REQUEST_TIMEOUT,
+        api: PlatformHttp | None = None,
     ) -> None:
-        self._http = http
+        self._http = http  # GETs and media downloads; POSTs too when no lean client is given
+        self._api = api
         self._base = api_base.rstrip("/")
         self._timeout = timeout
         # The token lives only in this header; no message, log line or repr carries it.
@@ -159,7 +169,16 @@ class GraphClient:
     async def post(self, path: str, body: Mapping[str, object]) -> bytes:
         """POSTs JSON to api_base + path and returns the 2xx body."""
         headers = {**self._auth, "Content-Type": "application/json"}
-        return await self._call("POST", self._base + path, headers, _ENCODER.encode(body))
+        url = URL(self._base + path)
+        try:
+            answer = await post_call(
+                self._api, self._http, url, _ENCODER.encode(body), headers=headers, within_s=self._timeout
+            )
+        except (TransportError, TimeoutError) as exc:
+            raise ProviderUnavailable(f"graph POST failed: {type(exc).__name__}") from None
+        if 200 <= answer.status < 300:
+            return answer.body
+        raise graph_error(answer.status, answer.headers, answer.body, now=time.time())
 
     async def get(self, path: str) -> bytes:
         """GETs api_base + path and returns the 2xx body."""

@@ -21,6 +21,7 @@ from adapters.errors import (
     SignatureInvalid,
     SignatureMissing,
 )
+from adapters.platform_http import PlatformHttp, TransportError, post_call
 from adapters.slack.config import SlackConfig
 from adapters.slack.inbound import parse_request
 from adapters.slack.render import ENCODER, PostMessage, render
@@ -104,11 +105,19 @@ class SlackAdapter:
     limits: ClassVar[RateLimits] = RateLimits(per_channel=5.0, per_recipient=1.0, burst=3)
     get_webhooks: ClassVar[bool] = False  # events and interactivity are always POSTed
 
-    def __init__(self, config: SlackConfig, *, http: aiohttp.ClientSession, timeout: float = REQUEST_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        config: SlackConfig,
+        *,
+        http: aiohttp.ClientSession,
+        timeout: float = REQUEST_TIMEOUT_S,
+        api: PlatformHttp | None = None,
+    ) -> None:
         self.config = config
-        self._http = http
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._post_url = f"{config.api_base.rstrip('/')}/chat.postMessage"
+        self._http = http  # file downloads, and API calls when no lean client is given
+        self._api = api
+        self._timeout = timeout
+        self._post_url = URL(f"{config.api_base.rstrip('/')}/chat.postMessage")
         self._headers = {
             "Authorization": f"Bearer {config.bot_token}",
             # Without a charset Slack answers with a missing_charset warning.
@@ -180,10 +189,10 @@ class SlackAdapter:
 
     async def _post(self, call: PostMessage) -> str:
         try:
-            async with self._http.post(
-                self._post_url, data=ENCODER.encode(call), headers=self._headers, timeout=self._timeout
-            ) as response:
-                body = await response.read()
-                return _outcome(response.status, response.headers.get("Retry-After"), body)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            body = ENCODER.encode(call)
+            answer = await post_call(
+                self._api, self._http, self._post_url, body, headers=self._headers, within_s=self._timeout
+            )
+        except (TransportError, TimeoutError) as exc:
             raise ProviderUnavailable(f"slack chat.postMessage: {exc!r}") from exc
+        return _outcome(answer.status, answer.headers.get("retry-after"), answer.body)

@@ -10,9 +10,11 @@ from urllib.parse import urlencode
 
 import aiohttp
 import msgspec
+import yarl
 
 from adapters.base import HttpReply, Parsed, RateLimits, RawRequest, SendResult
 from adapters.errors import PermanentSendError, ProviderUnavailable, RateLimited
+from adapters.platform_http import PlatformHttp, TransportError, post_call
 from adapters.sms.config import SmsConfig
 from adapters.sms.inbound import parse_request
 from adapters.sms.render import Form, render
@@ -100,11 +102,19 @@ class SmsAdapter:
     # requests" (PROTOCOLS.md §4). It is signed over the full URL, query included, and nothing else.
     get_webhooks: ClassVar[bool] = True
 
-    def __init__(self, config: SmsConfig, *, http: aiohttp.ClientSession, timeout: float = REQUEST_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        config: SmsConfig,
+        *,
+        http: aiohttp.ClientSession,
+        timeout: float = REQUEST_TIMEOUT_S,
+        api: PlatformHttp | None = None,
+    ) -> None:
         self.config = config
         self._http = http
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._url = f"{config.api_base.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
+        self._api = api  # the lean client for Messages.json, when the runtime gives one
+        self._timeout = timeout
+        self._url = yarl.URL(f"{config.api_base.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json")
         # Built by hand: aiohttp.BasicAuth is deprecated in aiohttp 3.14 and encode_basic_auth
         # does not exist before it.
         credentials = base64.b64encode(f"{config.account_sid}:{config.auth_token}".encode()).decode()
@@ -139,14 +149,11 @@ class SmsAdapter:
         """Does nothing: SMS has no typing indicator."""
 
     async def _create(self, form: Form) -> str:
+        body = urlencode(form).encode()
         try:
-            async with self._http.post(
-                self._url,
-                data=urlencode(form),
-                headers=self._headers,
-                timeout=self._timeout,
-            ) as response:
-                body = await response.read()
-                return _outcome(response.status, response.headers.get("Retry-After"), body)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            answer = await post_call(
+                self._api, self._http, self._url, body, headers=self._headers, within_s=self._timeout
+            )
+        except (TransportError, TimeoutError) as exc:
             raise ProviderUnavailable(f"twilio Messages.json: {exc!r}") from exc
+        return _outcome(answer.status, answer.headers.get("retry-after"), answer.body)

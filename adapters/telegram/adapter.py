@@ -6,7 +6,6 @@ aiohttp exception or an exception chain that could hold one.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from adapters.errors import (
     SignatureInvalid,
     SignatureMissing,
 )
-from adapters.platform_http import PlatformHttp, TransportError
+from adapters.platform_http import PlatformHttp, TransportError, post_call
 from adapters.telegram import payloads as tg
 from adapters.telegram.config import TelegramConfig, validate_secret_token
 from adapters.telegram.render import chat_id, render
@@ -193,9 +192,10 @@ class TelegramAdapter:
         self.config = config
         self._http = http
         # Bot API calls go through the lean keep-alive client when one is given (the runtime
-        # gives one: adapters.platform_http says why), else through the aiohttp session.
+        # gives one: adapters.platform_http says why), else through the aiohttp session, which
+        # also serves downloads.
         self._api = api
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._api_base = config.api_base.rstrip("/")
         # Method URLs parsed once: yarl parses and normalises a str URL on every request.
         self._urls: dict[str, yarl.URL] = {}
@@ -289,24 +289,17 @@ class TelegramAdapter:
     async def _call(self, method: str, params: tg.ApiParams, decoder: msgspec.json.Decoder[tg.ApiResponse[T]]) -> T:
         """POSTs one Bot API method as JSON and returns its result, or raises a typed AdapterError."""
         failure: AdapterError | None = None
-        body = tg.ENCODER.encode(params)
         try:
-            if self._api is not None:
-                async with asyncio.timeout(self._timeout.total):
-                    answer = await self._api.post(self._url(method), body, headers=_JSON)
-                status, body, retry_header = answer.status, answer.body, answer.headers.get("retry-after")
-            else:
-                url = self._url(method)
-                async with self._http.post(url, data=body, headers=_JSON, timeout=self._timeout) as response:
-                    status, body = response.status, await response.read()
-                    retry_header = response.headers.get("Retry-After")
+            url, body = self._url(method), tg.ENCODER.encode(params)
+            answer = await post_call(self._api, self._http, url, body, headers=_JSON, within_s=self._timeout)
         except TimeoutError:
-            failure = ProviderUnavailable(f"telegram {method}: no answer within {self._timeout.total:g} s")
-        except (aiohttp.ClientError, TransportError) as exc:
+            failure = ProviderUnavailable(f"telegram {method}: no answer within {self._timeout:g} s")
+        except TransportError as exc:
             failure = ProviderUnavailable(f"telegram {method}: {self._redact(exc)}")
-        # Raised outside the except blocks so the aiohttp exception (and its URL) is not chained.
+        # Raised outside the except blocks so no exception (or URL) is chained.
         if failure is not None:
             raise failure
+        status, body, retry_header = answer.status, answer.body, answer.headers.get("retry-after")
         return self._result(method, status, body, retry_header, decoder)
 
     def _url(self, method: str) -> yarl.URL:

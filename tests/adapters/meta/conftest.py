@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from adapters.instagram import InstagramAdapter
+from adapters.platform_http import PlatformHttp
 from adapters.whatsapp import WhatsAppAdapter
 from tests.adapters.meta.support import TOKEN, ig_config, wa_config
 from tests.fakes.meta import FakeMeta
@@ -20,10 +21,10 @@ async def fake() -> AsyncIterator[FakeMeta]:
 
 
 @pytest.fixture
-def whatsapp(fake: FakeMeta, http: aiohttp.ClientSession) -> WhatsAppAdapter:
-    return WhatsAppAdapter(wa_config(fake.api_base), http=http)
+def whatsapp(fake: FakeMeta, http: aiohttp.ClientSession, api: PlatformHttp | None) -> WhatsAppAdapter:
+    return WhatsAppAdapter(wa_config(fake.api_base), http=http, api=api)
 
 
 @pytest.fixture
-def instagram(fake: FakeMeta, http: aiohttp.ClientSession) -> InstagramAdapter:
-    return InstagramAdapter(ig_config(fake.api_base), http=http)
+def instagram(fake: FakeMeta, http: aiohttp.ClientSession, api: PlatformHttp | None) -> InstagramAdapter:
+    return InstagramAdapter(ig_config(fake.api_base), http=http, api=api)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from adapters.platform_http import PlatformHttp
 from adapters.slack import SlackAdapter, SlackConfig
 from tests.adapters.slack.support import SECRET
 from tests.fakes.slack import FakeSlack
@@ -24,5 +25,5 @@ def config(fake: FakeSlack) -> SlackConfig:
 
 
 @pytest.fixture
-def adapter(config: SlackConfig, http: aiohttp.ClientSession) -> SlackAdapter:
-    return SlackAdapter(config, http=http, timeout=2.0)
+def adapter(config: SlackConfig, http: aiohttp.ClientSession, api: PlatformHttp | None) -> SlackAdapter:
+    return SlackAdapter(config, http=http, timeout=2.0, api=api)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from adapters.platform_http import PlatformHttp
 from adapters.sms import SmsAdapter, SmsConfig
 from tests.fakes.twilio import FROM_NUMBER, FakeTwilio
 
@@ -29,8 +30,8 @@ def config(fake: FakeTwilio) -> SmsConfig:
 
 
 @pytest.fixture
-def adapter(config: SmsConfig, http: aiohttp.ClientSession) -> SmsAdapter:
-    return SmsAdapter(config, http=http, timeout=2.0)
+def adapter(config: SmsConfig, http: aiohttp.ClientSession, api: PlatformHttp | None) -> SmsAdapter:
+    return SmsAdapter(config, http=http, timeout=2.0, api=api)
 
 
 @pytest.fixture

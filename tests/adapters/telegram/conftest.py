@@ -19,12 +19,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-@pytest.fixture(params=["aiohttp", "platform_http"])
-async def adapter(fake: FakeTelegram, request: pytest.FixtureRequest) -> AsyncIterator[TelegramAdapter]:
-    """The adapter on either transport: the aiohttp session, or the lean client the runtime uses."""
+@pytest.fixture
+def adapter(fake: FakeTelegram, http: aiohttp.ClientSession, api: PlatformHttp | None) -> TelegramAdapter:
+    """The adapter on either transport (the shared api fixture): aiohttp, or the runtime's lean client."""
     config = TelegramConfig(token=fake.token, slug="demo", secret_token=SECRET, api_base=fake.api_base)
-    api = PlatformHttp() if request.param == "platform_http" else None
-    async with aiohttp.ClientSession() as http:
-        yield TelegramAdapter(config, http=http, timeout=2.0, api=api)
-    if api is not None:
-        await api.close()
+    return TelegramAdapter(config, http=http, timeout=2.0, api=api)
