@@ -54,6 +54,7 @@ from storage.nlu import PgPredictionLog
 from storage.pool import connect_admin, create_app_pool, register_admin_codecs
 from storage.queries import QUERIES
 from storage.secrets import SecretBox, load_secret_box
+from storage.warmup import warm_up
 
 log = get_logger(__name__)
 
@@ -238,6 +239,7 @@ async def open_runtime(
         }
         pool = await create_app_pool(dsn, size=settings.db_pool_size)
         stack.push_async_callback(pool.close)
+        await warm_up(pool)
 
         linger = settings.commit_delay_ms / 1000
         knowledge = KnowledgeService(PgKnowledgeStore(pool), _embedder(transport))

@@ -49,7 +49,10 @@ async def create_app_pool(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg
     """The runtime's pool: every connection acts as botrt_app, under row-level security."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
-        min_size=min(2, size),
+        # Every connection opened at start-up: opened on demand, the first burst of traffic (a
+        # load test's first second, a campaign's replies) waited for connects, codec set-up
+        # and the role change on top of its own work.
+        min_size=size,
         max_size=size,
         init=_init_app_connection,
         reset=_reset_app_connection,
