@@ -169,7 +169,9 @@ class Pipeline:
         said = _as_text(event, transcript) if transcript is not None else event
         if snapshot.status == "handoff":
             # A human has the conversation: the bot stays silent and the agents see the message.
-            await self._store.commit_turn(TurnRecord(conversation=snapshot, inbound=event, outbound=(), transcript=transcript))
+            await self._store.commit_turn(
+                TurnRecord(conversation=snapshot, inbound=event, outbound=(), transcript=transcript)
+            )
             if self._desk is not None:
                 await self._desk.user_message(snapshot, said, _text_of(said))
             return "to_human"

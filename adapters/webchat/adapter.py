@@ -195,7 +195,8 @@ class WebchatAdapter:
             raw = msgspec.json.decode(data)
             kind = raw.get("type") if isinstance(raw, dict) else None
             if kind not in CLIENT_TYPES:
-                await self._error(ws, "unknown_type", f"unknown frame type {kind!r}; expected one of {sorted(CLIENT_TYPES)}")
+                expected = sorted(CLIENT_TYPES)
+                await self._error(ws, "unknown_type", f"unknown frame type {kind!r}; expected one of {expected}")
             else:
                 await self._error(ws, "invalid_frame", str(exc))
             return None
