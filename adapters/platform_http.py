@@ -60,6 +60,7 @@ class _Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._size = 0
+        self._status_seen = False
         self.reusable = False
 
     # ---- asyncio.Protocol --------------------------------------------------------------------
@@ -76,9 +77,25 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
         self.transport = None
+        if exc is None and self._delimited_by_close():
+            # An answer with neither Content-Length nor chunked encoding ends when the server
+            # closes (RFC 9112 section 6.3); httptools cannot be told about the end of input.
+            self.on_message_complete()
+            return
         self._fail(TransportError(f"connection closed before the answer ({type(exc).__name__ if exc else 'EOF'})"))
 
+    def _delimited_by_close(self) -> bool:
+        return (
+            self._answer is not None
+            and self._status_seen
+            and "content-length" not in self._headers
+            and "transfer-encoding" not in self._headers
+        )
+
     # ---- httptools callbacks -----------------------------------------------------------------
+
+    def on_headers_complete(self) -> None:
+        self._status_seen = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
@@ -92,7 +109,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         answer, self._answer = self._answer, None
-        self.reusable = self._parser.should_keep_alive()
+        self.reusable = self.transport is not None and self._parser.should_keep_alive()
         if answer is not None and not answer.done():
             answer.set_result(HttpAnswer(self._parser.get_status_code(), self._headers, b"".join(self._body)))
 
@@ -101,7 +118,7 @@ class _Connection(asyncio.Protocol):
     def send(self, request: bytes) -> asyncio.Future[HttpAnswer]:
         assert self.transport is not None, "send on a closed connection"
         self._answer = asyncio.get_running_loop().create_future()
-        self._headers, self._body, self._size = {}, [], 0
+        self._headers, self._body, self._size, self._status_seen = {}, [], 0, False
         self.reusable = False
         self.transport.write(request)
         return self._answer

@@ -170,3 +170,17 @@ async def test_telegram_on_the_lean_client_hides_its_token_in_failures(client: P
         await adapter.send("42", message)
     for failure in (slow.value, refused.value):
         assert "LeanSecretToken" not in str(failure) and failure.__cause__ is None
+
+
+async def test_an_answer_delimited_by_the_close_of_the_connection(client: PlatformHttp) -> None:
+    async def old_style(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n{}")
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"ok":true}')
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(old_style, "127.0.0.1", 0)
+    url = yarl.URL(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x")
+    async with server:
+        answer = await client.post(url, b"{}", headers=JSON)
+    assert (answer.status, answer.body) == (200, b'{"ok":true}')
