@@ -24,7 +24,7 @@ from runtime.events import (
 from runtime.ports import ChannelRef, ConversationSnapshot, SessionOpened, TurnRecord
 from storage.batch import GroupCommitter
 from storage.queries import QUERIES
-from storage.tenancy import act_for, for_each_org, per_org
+from storage.tenancy import act_for, for_each_org
 
 # Channels whose outbound rows are delivered by the client reading them (widget replay), so
 # the row itself is the delivery; the others wait in the outbox as pending.
@@ -183,10 +183,12 @@ async def _flush_turns(con: asyncpg.Connection, turns: Sequence[TurnRecord]) -> 
 async def _load_snapshots(
     con: asyncpg.Connection, keys: Sequence[tuple[str, str]]
 ) -> Sequence[ConversationSnapshot | None]:
-    """The snapshots of (org_id, conversation_id) keys, one query per organization."""
+    """The snapshots of (org_id, conversation_id) keys: one self-committing statement per
+    organization (botrt_select_snapshots), on a bare connection."""
     found: dict[str, ConversationSnapshot] = {}
-    async for _org_id, group in per_org(con, keys, lambda key: key[0]):
-        rows = await con.fetch(QUERIES["conversations/select_snapshots"], [key[1] for key in group])
+
+    async def read(org_id: str, group: list[tuple[str, str]]) -> None:
+        rows = await con.fetch(QUERIES["conversations/select_snapshots"], org_id, [key[1] for key in group])
         for row in rows:
             found[str(row["id"])] = ConversationSnapshot(
                 conversation_id=str(row["id"]),
@@ -199,6 +201,8 @@ async def _load_snapshots(
                 last_seq=row["last_seq"],
                 recipient=row["recipient"],
             )
+
+    await for_each_org(con, keys, lambda key: key[0], read)
     return [found.get(key[1]) for key in keys]
 
 
@@ -237,7 +241,7 @@ class PgConversationStore:
         # Snapshot reads batch the same way: a burst of new conversations (every first message
         # misses the pipeline's cache) costs a few queries, not a transaction each.
         self._reader: GroupCommitter[tuple[str, str], ConversationSnapshot | None] = GroupCommitter(
-            pool=pool, flush=_load_snapshots, name="snapshots", max_batch=max_batch, linger=linger
+            pool=pool, flush=_load_snapshots, name="snapshots", max_batch=max_batch, linger=linger, transaction=False
         )
 
     def start(self) -> None:

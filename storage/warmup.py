@@ -35,7 +35,7 @@ def _statements() -> list[tuple[str, tuple[Any, ...]]]:
         (QUERIES["messages/accept_inbound"], (_NOBODY, [], [], *empty[:7], [], [])),
         (QUERIES["conversations/commit_turns"], (_NOBODY, [], [], [], [], [], [], [], *empty)),
         (QUERIES["messages/mark_sent"], (_NOBODY, [], [], [], [])),
-        (QUERIES["conversations/select_snapshots"], ([],)),
+        (QUERIES["conversations/select_snapshots"], (_NOBODY, [])),
     ]
 
 

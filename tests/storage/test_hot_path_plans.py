@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import asyncpg
@@ -155,5 +156,28 @@ async def test_first_contacts_read_no_table_whole(database_url: str) -> None:
         opened = await con.fetchval("SELECT count(*) FROM conversations c JOIN end_users u ON u.id = c.end_user_id"
                                     " WHERE u.external_id = ANY($1)", senders)
         assert opened == BATCH
+    finally:
+        await con.close()
+
+
+async def test_snapshot_reads_find_conversations_by_key(database_url: str) -> None:
+    con = await asyncpg.connect(database_url)
+    try:
+        tenant = await seed_tenant(con, "acme")
+        plans = await _plans_of(
+            con, "SELECT * FROM botrt_select_snapshots($1, $2)", tenant.org_id, [tenant.conversation_id]
+        )
+        scans = [
+            n["Relation Name"]
+            for p in plans
+            for n in _nodes(p["Plan"])
+            if n["Node Type"] == "Seq Scan" and n["Relation Name"] in ("conversations", "end_users", "bot_channels")
+        ]
+        assert not scans, scans
+        await con.execute("SET ROLE botrt_app")
+        rows = await con.fetch("SELECT * FROM botrt_select_snapshots($1, $2)", tenant.org_id, [tenant.conversation_id])
+        assert [r["id"] for r in rows] == [tenant.conversation_id] and rows[0]["channel_kind"] == "webchat"
+        other = await con.fetch("SELECT * FROM botrt_select_snapshots($1, $2)", uuid.uuid4(), [tenant.conversation_id])
+        assert other == []  # acting for another organization, row-level security hides it
     finally:
         await con.close()

@@ -1,8 +1,4 @@
--- The snapshots of a batch of conversations of one organization (any order; absent ids are
--- simply missing).
-SELECT c.id, c.org_id, c.bot_id, c.channel_id, ch.kind AS channel_kind, c.status, c.state, c.last_seq,
-       u.external_id AS recipient
-FROM conversations c
-JOIN bot_channels ch ON ch.id = c.channel_id
-JOIN end_users u ON u.id = c.end_user_id
-WHERE c.id = ANY($1::uuid[]);
+-- The snapshots of a batch of conversations of one organization ($1), in one statement
+-- (sql/schema/107_snapshot_reads.sql); absent ids are simply missing, in any order.
+SELECT id, org_id, bot_id, channel_id, channel_kind, status, state, last_seq, recipient
+FROM botrt_select_snapshots($1::uuid, $2::uuid[]);
